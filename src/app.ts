@@ -1,0 +1,73 @@
+import { Elysia } from 'elysia';
+import type { Clock } from './clock';
+import type { Config } from './config';
+import type { Database } from './db/client';
+import { jsonResponse, Plain } from './http/envelope';
+import { errorHandler } from './http/errors';
+import { docs } from './http/openapi';
+import type { Tokens } from './http/tokens';
+import type { Logger } from './logger';
+import type { Mailer } from './mail/mailer';
+import { accountModule } from './modules/account';
+import { authModule } from './modules/auth';
+import pkg from '../package.json' with { type: 'json' };
+
+export interface AppDeps {
+  config: Config;
+  database: Database;
+  tokens: Tokens;
+  mailer: Mailer;
+  clock: Clock;
+  log: Logger;
+}
+
+/** Largest body a request to `path` may carry. */
+export function bodyLimitFor(config: Pick<Config, 'bodyLimit' | 'uploadMaxBytes'>, path: string): number {
+  return path === '/api/v1/upload' ? config.uploadMaxBytes + 64 * 1024 : config.bodyLimit;
+}
+
+/** Composes every module; tests call `createApp(deps).handle(request)`. */
+export function createApp(deps: AppDeps) {
+  const { config, database, tokens, mailer, clock, log } = deps;
+  const db = database.db;
+  return new Elysia()
+    .use(errorHandler(log))
+    .onRequest(({ request }) => {
+      const length = Number(request.headers.get('content-length') ?? 0);
+      if (length > 0) {
+        const path = new URL(request.url).pathname;
+        if (length > bodyLimitFor(config, path)) {
+          return jsonResponse(413, { code: 400, message: '请求体过大' });
+        }
+      }
+    })
+    .use(docs(pkg.version))
+    .get('/healthz', () => ({ code: 200, message: 'ok' }), {
+      response: { 200: Plain('200') },
+      detail: { summary: '进程存活 / liveness', tags: ['运维 / ops'] },
+    })
+    .get(
+      '/readyz',
+      async ({ status }) => {
+        try {
+          await database.ping();
+          return { code: 200, message: 'ok' };
+        } catch (e) {
+          log.error('readiness check failed', e);
+          return status(503, { code: 503, message: '数据库不可用' });
+        }
+      },
+      {
+        response: { 200: Plain('200'), 503: Plain('503') },
+        detail: {
+          summary: '就绪检查 / readiness (database reachable)',
+          description: 'HTTP 503 + code 503 when the database does not answer.',
+          tags: ['运维 / ops'],
+        },
+      },
+    )
+    .use(authModule({ db, tokens, mailer, clock, log, secret: config.jwtSecret }, config))
+    .use(accountModule({ db, tokens }));
+}
+
+export type App = ReturnType<typeof createApp>;

@@ -1,0 +1,135 @@
+import { availableParallelism } from 'node:os';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+
+/** Everything the process can be configured with, read once, typed and validated. */
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** absent ⇒ embedded PGlite in `${dataDir}/pg` */
+  databaseUrl: string | null;
+  jwtSecret: string;
+  /** token lifetime in seconds */
+  jwtTtl: number;
+  /** absent ⇒ messages are written to `${dataDir}/outbox` */
+  smtpUrl: string | null;
+  mailFrom: string;
+  /** largest JSON request body in bytes */
+  bodyLimit: number;
+  /** largest upload in bytes */
+  uploadMaxBytes: number;
+  /** largest upload in pixels (width × height) */
+  uploadMaxPixels: number;
+  /** generation workers */
+  workers: number;
+  /** most items in one favorites batch */
+  batchMax: number;
+  /** forgot-password requests allowed per client IP per minute */
+  forgotPerIpPerMinute: number;
+  /** honour X-Forwarded-For for the client IP (only behind a trusted proxy) */
+  trustProxy: boolean;
+}
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
+
+export function parseDuration(name: string, raw: string): number {
+  const m = /^(\d+)\s*([smhd]?)$/.exec(raw.trim());
+  const n = m ? Number(m[1]) * UNITS[m[2] || 's'] : NaN;
+  if (!Number.isSafeInteger(n) || n <= 0) {
+    throw new ConfigError(`${name}=${raw} is not a duration (examples: 3600, 90m, 12h, 7d)`);
+  }
+  return n;
+}
+
+export function parseSize(name: string, raw: string): number {
+  const m = /^(\d+)\s*([kmg]?b?)$/i.exec(raw.trim());
+  const n = m ? Number(m[1]) * SIZE_UNITS[m[2].toLowerCase()] : NaN;
+  if (!Number.isSafeInteger(n) || n <= 0) {
+    throw new ConfigError(`${name}=${raw} is not a size (examples: 1048576, 512kb, 20mb)`);
+  }
+  return n;
+}
+
+function parseInteger(name: string, raw: string, min: number, max: number): number {
+  const n = /^\d+$/.test(raw.trim()) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${name}=${raw} must be an integer from ${min} to ${max}`);
+  }
+  return n;
+}
+
+function parseBool(name: string, raw: string): boolean {
+  const v = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off', ''].includes(v)) return false;
+  throw new ConfigError(`${name}=${raw} must be true or false`);
+}
+
+function parseUrl(name: string, raw: string, protocols: string[]): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} is not a valid URL`);
+  }
+  if (!protocols.includes(url.protocol)) {
+    throw new ConfigError(`${name} must start with ${protocols.map((p) => p + '//').join(' or ')}`);
+  }
+  return raw;
+}
+
+/** The signing secret: from the environment, else generated once and kept (0600) in the data dir. */
+function loadJwtSecret(env: Env, dataDir: string): string {
+  const given = env.JWT_SECRET;
+  if (given !== undefined) {
+    if (given.length < 32) throw new ConfigError('JWT_SECRET must be at least 32 characters');
+    return given;
+  }
+  const file = join(dataDir, 'jwt-secret');
+  if (existsSync(file)) {
+    const kept = readFileSync(file, 'utf8').trim();
+    if (kept.length < 32) throw new ConfigError(`${file} holds a secret shorter than 32 characters`);
+    return kept;
+  }
+  const secret = randomBytes(48).toString('base64url');
+  writeFileSync(file, secret + '\n', { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return secret;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const dataDir = resolve(env.DATA_DIR?.trim() || './data');
+  try {
+    mkdirSync(dataDir, { recursive: true });
+  } catch (e) {
+    throw new ConfigError(`DATA_DIR=${dataDir} cannot be created: ${(e as Error).message}`);
+  }
+  const opt = <T>(name: string, parse: (name: string, raw: string) => T, fallback: T): T => {
+    const raw = env[name];
+    return raw === undefined || raw.trim() === '' ? fallback : parse(name, raw);
+  };
+  return {
+    port: opt('PORT', (n, r) => parseInteger(n, r, 0, 65535), 3000),
+    host: opt('HOST', (_n, r) => r.trim(), '0.0.0.0'),
+    dataDir,
+    databaseUrl: opt('DATABASE_URL', (n, r) => parseUrl(n, r.trim(), ['postgres:', 'postgresql:']), null),
+    jwtSecret: loadJwtSecret(env, dataDir),
+    jwtTtl: opt('JWT_TTL', parseDuration, 7 * 86400),
+    smtpUrl: opt('SMTP_URL', (n, r) => parseUrl(n, r.trim(), ['smtp:', 'smtps:']), null),
+    mailFrom: opt('MAIL_FROM', (_n, r) => r.trim(), 'AIGC <no-reply@localhost>'),
+    bodyLimit: opt('BODY_LIMIT', parseSize, 1024 * 1024),
+    uploadMaxBytes: opt('UPLOAD_MAX_BYTES', parseSize, 20 * 1024 * 1024),
+    uploadMaxPixels: opt('UPLOAD_MAX_PIXELS', (n, r) => parseInteger(n, r, 1, 1_000_000_000), 40_000_000),
+    workers: opt('WORKERS', (n, r) => parseInteger(n, r, 1, 256), Math.max(1, availableParallelism())),
+    batchMax: opt('FAVORITES_BATCH_MAX', (n, r) => parseInteger(n, r, 1, 100_000), 1000),
+    forgotPerIpPerMinute: opt('FORGOT_PER_IP_PER_MINUTE', (n, r) => parseInteger(n, r, 1, 100_000), 10),
+    trustProxy: opt('TRUST_PROXY', parseBool, false),
+  };
+}

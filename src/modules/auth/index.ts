@@ -1,0 +1,91 @@
+import { Elysia } from 'elysia';
+import type { Config } from '../../config';
+import { isoUtc, ok } from '../../http/envelope';
+import { clientIp, createRateLimiter } from '../../http/rate-limit';
+import * as m from './model';
+import * as svc from './service';
+
+/** Endpoints 1–4: register, login, forgot-password, reset-password. */
+export const authModule = (d: svc.AuthDeps, config: Pick<Config, 'forgotPerIpPerMinute' | 'trustProxy'>) => {
+  const forgotLimiter = createRateLimiter(config.forgotPerIpPerMinute, 60_000, d.clock);
+  return new Elysia({ prefix: '/api/v1/auth', tags: ['用户管理 / accounts'] })
+    .post(
+      '/register',
+      async ({ body }) => {
+        const user = await svc.register(d, body);
+        return ok('注册成功', { account: user.account, email: user.email, created_at: isoUtc(user.createdAt) });
+      },
+      {
+        body: m.RegisterBody,
+        response: { 200: m.RegisterResponse },
+        detail: {
+          summary: '注册 / register',
+          description:
+            '创建账号并在同一事务中创建收藏夹根目录。账号、邮箱均不区分大小写唯一。\n\n' +
+            'Creates the account and its favorites root folder in one transaction. ' +
+            'code 401 = account taken, 402 = e-mail taken (case-insensitive).',
+        },
+      },
+    )
+    .post(
+      '/login',
+      async ({ body }) => {
+        const { user, token, expiresAt } = await svc.login(d, body);
+        return ok('登录成功', {
+          account: user.account,
+          email: user.email,
+          token,
+          token_expire_at: isoUtc(expiresAt),
+        });
+      },
+      {
+        body: m.LoginBody,
+        response: { 200: m.LoginResponse },
+        detail: {
+          summary: '登录 / log in',
+          description:
+            '`account` 可填账号或注册邮箱。返回 JWT 及其过期时间（UTC）。\n\n' +
+            '`account` takes the account name or the e-mail address. Returns a JWT and its exact expiry.',
+        },
+      },
+    )
+    .post(
+      '/forgot-password',
+      async ({ body, request, server }) => {
+        forgotLimiter.hit(clientIp(request, server, config.trustProxy));
+        await svc.forgotPassword(d, body.email);
+        return ok('邮件已发送');
+      },
+      {
+        body: m.ForgotBody,
+        response: { 200: m.ForgotResponse },
+        detail: {
+          summary: '忘记密码：发送验证码 / send a reset code',
+          description:
+            '向邮箱发送 6 位验证码，10 分钟有效、一次性、错误 5 次失效；新请求会替换旧验证码。' +
+            '同一邮箱 60 秒内只发一封，同一 IP 每分钟有请求上限（HTTP 429 + Retry-After）。\n\n' +
+            'Mails a 6-digit code (10 min, single use, dies after 5 wrong tries; a new request replaces it). ' +
+            'One mail per address per 60 s and a per-IP limit: HTTP 429 with code 429 and Retry-After. ' +
+            'code 401 = e-mail not registered; code 500 = the mail could not be sent (nothing is kept).',
+        },
+      },
+    )
+    .post(
+      '/reset-password',
+      async ({ body }) => {
+        await svc.resetPassword(d, { email: body.email, code: body.verification_code, newPassword: body.new_password });
+        return ok('成功重置密码');
+      },
+      {
+        body: m.ResetBody,
+        response: { 200: m.ResetResponse },
+        detail: {
+          summary: '忘记密码：重置密码 / reset the password with the code',
+          description:
+            '校验验证码并设置新密码，之前签发的所有 token 失效。\n\n' +
+            'Checks the code (constant time), sets the new password and revokes every earlier token. ' +
+            'code 401 = wrong, expired, used or exhausted code.',
+        },
+      },
+    );
+};

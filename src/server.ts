@@ -1,0 +1,53 @@
+import { join } from 'node:path';
+import { createApp } from './app';
+import { systemClock } from './clock';
+import type { Config } from './config';
+import { openDatabase } from './db/client';
+import { migrate } from './db/migrate';
+import { migrations } from './db/migrations.gen';
+import { createTokens } from './http/tokens';
+import type { Logger } from './logger';
+import { createMailer } from './mail/mailer';
+
+/** Start-up: database + migrations → app → listen. Returns a stop function that drains and closes. */
+export async function startServer(config: Config, log: Logger) {
+  const started = performance.now();
+  const database = await openDatabase(
+    config.databaseUrl
+      ? { kind: 'postgres', url: config.databaseUrl }
+      : { kind: 'pglite', dataDir: join(config.dataDir, 'pg') },
+  );
+  const applied = await migrate(database.db, migrations);
+  if (applied.length) log.info(`migrations applied: ${applied.join(', ')}`);
+  const mailer = createMailer({
+    from: config.mailFrom,
+    smtpUrl: config.smtpUrl,
+    outboxDir: join(config.dataDir, 'outbox'),
+    log,
+  });
+  const clock = systemClock;
+  const tokens = createTokens(config.jwtSecret, config.jwtTtl, clock);
+  const app = createApp({ config, database, tokens, mailer, clock, log });
+  const server = Bun.serve({
+    port: config.port,
+    hostname: config.host,
+    maxRequestBodySize: Math.max(config.bodyLimit, config.uploadMaxBytes + 64 * 1024),
+    fetch: (req, srv) => app.handle(req),
+  });
+  // Elysia's handlers read the client address through `server`; hand it over
+  (app as unknown as { server: typeof server }).server = server;
+  log.info(
+    `listening on http://${config.host}:${server.port} (database: ${database.kind}, mail: ${mailer.kind}) ` +
+      `ready in ${Math.round(performance.now() - started)} ms`,
+  );
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      log.info('stopping: no new connections, finishing in-flight requests');
+      await server.stop(false);
+      mailer.close();
+      await database.close();
+      log.info('stopped');
+    })());
+  return { server, app, database, stop };
+}

@@ -1,0 +1,186 @@
+import { describe, expect, test } from 'bun:test';
+import { statSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig } from '../src/config';
+import { createApp } from '../src/app';
+import type { Database } from '../src/db/client';
+import { migrate } from '../src/db/migrate';
+import { migrations } from '../src/db/migrations.gen';
+import { renderMigrationsModule } from '../scripts/embed-migrations';
+import { silentLogger } from '../src/logger';
+import { testEnv } from './support/env';
+import { call } from './support/http';
+
+describe('health and envelope', () => {
+  test('GET /healthz and /readyz answer code 200', async () => {
+    expect((await call('GET', '/healthz')).body).toEqual({ code: 200, message: 'ok' });
+    expect((await call('GET', '/readyz')).body).toEqual({ code: 200, message: 'ok' });
+  });
+
+  test('/readyz is HTTP 503 when the database does not answer', async () => {
+    const env = await testEnv();
+    const broken: Database = { ...env.database, ping: () => Promise.reject(new Error('down')) };
+    const res = await call('GET', '/readyz', { app: env.makeApp({ database: broken }) });
+    expect(res.status).toBe(503);
+    expect(res.body.code).toBe(503);
+  });
+
+  test('unknown route is HTTP 404 with code 404', async () => {
+    const res = await call('GET', '/api/v1/nope');
+    expect(res.status).toBe(404);
+    expect(res.body.code).toBe(404);
+  });
+
+  test('a body over the limit is HTTP 413 with code 400', async () => {
+    const env = await testEnv();
+    const big = 'x'.repeat(env.config.bodyLimit + 10);
+    const res = await call('POST', '/api/v1/auth/login', {
+      body: JSON.stringify({ account: big, password: 'x' }),
+      headers: { 'content-type': 'application/json', 'content-length': String(big.length + 30) },
+    });
+    expect(res.status).toBe(413);
+    expect(res.body.code).toBe(400);
+  });
+
+  test('malformed JSON is HTTP 200 + code 400, never 422', async () => {
+    const res = await call('POST', '/api/v1/auth/login', {
+      body: '{"account": ',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.code).toBe(400);
+  });
+
+  test('an unexpected error is HTTP 500 with a request id and no internals', async () => {
+    const env = await testEnv();
+    const broken = { ...env.database, db: new Proxy(env.database.db, { get: () => { throw new Error('SECRET-SQL select * from users'); } }) };
+    const res = await call('POST', '/api/v1/auth/login', {
+      app: env.makeApp({ database: broken as Database }),
+      body: { account: 'someone', password: 'User@1234' },
+    });
+    expect(res.status).toBe(500);
+    expect(res.body.code).toBe(500);
+    expect(res.body.data.request_id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(JSON.stringify(res.body)).not.toContain('SECRET');
+  });
+});
+
+describe('swagger', () => {
+  test('UI at /swagger uses local assets that the app serves', async () => {
+    const res = await call('GET', '/swagger');
+    const html = new TextDecoder().decode(res.body as ArrayBuffer);
+    expect(res.status).toBe(200);
+    expect(html).toContain('/swagger/assets/swagger-ui-bundle.js');
+    expect(html).toContain('/swagger/assets/swagger-ui.css');
+    expect(html).not.toMatch(/https?:\/\/(unpkg|cdn)/);
+    const js = await call('GET', '/swagger/assets/swagger-ui-bundle.js');
+    expect(js.status).toBe(200);
+    expect((js.body as ArrayBuffer).byteLength).toBeGreaterThan(100_000);
+    const css = await call('GET', '/swagger/assets/swagger-ui.css');
+    expect(css.status).toBe(200);
+  });
+
+  test('OpenAPI JSON documents every route with schemas, descriptions and the bearer scheme', async () => {
+    const { body: spec } = await call('GET', '/swagger/json');
+    expect(spec.components.securitySchemes.bearerAuth).toEqual({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+    const routes: [string, string][] = [
+      ['/api/v1/auth/register', 'post'],
+      ['/api/v1/auth/login', 'post'],
+      ['/api/v1/auth/forgot-password', 'post'],
+      ['/api/v1/auth/reset-password', 'post'],
+      ['/api/v1/user/reset-password', 'post'],
+      ['/api/v1/user/reset-email', 'post'],
+    ];
+    for (const [path, method] of routes) {
+      const op = spec.paths[path]?.[method];
+      expect(op, path).toBeDefined();
+      expect(op.summary, path).toBeTruthy();
+      expect(op.requestBody.content['application/json'].schema.properties, path).toBeDefined();
+      expect(op.responses['200'], path).toBeDefined();
+    }
+    expect(spec.paths['/api/v1/user/reset-email'].post.security).toEqual([{ bearerAuth: [] }]);
+  });
+});
+
+describe('config', () => {
+  const dir = () => mkdtempSync(join(tmpdir(), 'aigc-cfg-'));
+
+  test('defaults, and a JWT secret generated once with 0600 permissions', () => {
+    const d = dir();
+    const a = loadConfig({ DATA_DIR: d });
+    expect(a.port).toBe(3000);
+    expect(a.databaseUrl).toBeNull();
+    expect(a.smtpUrl).toBeNull();
+    expect(a.jwtTtl).toBe(7 * 86400);
+    expect(a.jwtSecret.length).toBeGreaterThanOrEqual(32);
+    expect(statSync(join(d, 'jwt-secret')).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(d, 'jwt-secret'), 'utf8').trim()).toBe(a.jwtSecret);
+    expect(loadConfig({ DATA_DIR: d }).jwtSecret).toBe(a.jwtSecret);
+  });
+
+  test('values are parsed', () => {
+    const c = loadConfig({
+      DATA_DIR: dir(),
+      PORT: '8080',
+      JWT_TTL: '12h',
+      JWT_SECRET: 'x'.repeat(40),
+      BODY_LIMIT: '2mb',
+      DATABASE_URL: 'postgres://u@h:5432/db',
+      SMTP_URL: 'smtp://mail:25',
+    });
+    expect(c.port).toBe(8080);
+    expect(c.jwtTtl).toBe(43200);
+    expect(c.bodyLimit).toBe(2 * 1024 * 1024);
+    expect(c.databaseUrl).toBe('postgres://u@h:5432/db');
+  });
+
+  test.each([
+    ['PORT', 'eighty'],
+    ['PORT', '70000'],
+    ['JWT_TTL', '7 weeks'],
+    ['JWT_SECRET', 'short'],
+    ['DATABASE_URL', 'mysql://x'],
+    ['SMTP_URL', 'not a url'],
+    ['BODY_LIMIT', '-1'],
+    ['WORKERS', '0'],
+    ['TRUST_PROXY', 'maybe'],
+  ])('a bad %s (%s) stops start-up with a line naming it', (name, value) => {
+    expect(() => loadConfig({ DATA_DIR: dir(), [name]: value })).toThrow(ConfigError);
+    try {
+      loadConfig({ DATA_DIR: dir(), [name]: value });
+    } catch (e) {
+      expect((e as Error).message).toContain(name);
+    }
+  });
+
+  test('a bad value stops the real process with exit code 1 and one line', async () => {
+    const proc = Bun.spawn([process.execPath, 'src/index.ts'], {
+      env: { ...process.env, DATA_DIR: dir(), PORT: 'abc' },
+      stdout: 'pipe',
+      stderr: 'pipe',
+    });
+    const code = await proc.exited;
+    const err = await new Response(proc.stderr).text();
+    expect(code).toBe(1);
+    expect(err.trim().split('\n')).toEqual(['configuration error: PORT=abc must be an integer from 0 to 65535']);
+  });
+});
+
+describe('migrations', () => {
+  test('the embedded list matches drizzle/meta/_journal.json', () => {
+    expect(readFileSync(join(import.meta.dir, '../src/db/migrations.gen.ts'), 'utf8')).toBe(renderMigrationsModule());
+  });
+
+  test('running them again applies nothing', async () => {
+    const env = await testEnv();
+    expect(await migrate(env.database.db, migrations)).toEqual([]);
+  });
+});
+
+test('createApp composes without a listening server', async () => {
+  const env = await testEnv();
+  const app = createApp({ ...env, log: silentLogger });
+  const res = await app.handle(new Request('http://localhost/healthz'));
+  expect(res.status).toBe(200);
+});

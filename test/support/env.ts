@@ -1,0 +1,109 @@
+// One database, SMTP server and app for the whole `bun test` run (Bun runs every file in one process).
+// PGlite in memory by default; a real PostgreSQL when TEST_DATABASE_URL is set (its public schema is wiped).
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'drizzle-orm';
+import { SMTPServer } from 'smtp-server';
+import { createApp, type App } from '../../src/app';
+import type { Clock } from '../../src/clock';
+import { type Config, loadConfig } from '../../src/config';
+import { type Database, openDatabase } from '../../src/db/client';
+import { migrate } from '../../src/db/migrate';
+import { migrations } from '../../src/db/migrations.gen';
+import { createTokens, type Tokens } from '../../src/http/tokens';
+import { silentLogger } from '../../src/logger';
+import { createMailer, type Mailer } from '../../src/mail/mailer';
+
+export interface ReceivedMail {
+  to: string[];
+  raw: string;
+}
+
+/** A clock that tests can move forward; `reset()` returns to real time. */
+export class TestClock implements Clock {
+  offsetMs = 0;
+  now = () => new Date(Date.now() + this.offsetMs);
+  advance(ms: number) {
+    this.offsetMs += ms;
+  }
+  reset() {
+    this.offsetMs = 0;
+  }
+}
+
+export interface TestEnv {
+  config: Config;
+  database: Database;
+  clock: TestClock;
+  tokens: Tokens;
+  mailer: Mailer;
+  app: App;
+  mails: ReceivedMail[];
+  smtpPort: number;
+  /** builds another app on the same database with other dependencies */
+  makeApp(over: Partial<Parameters<typeof createApp>[0]>): App;
+}
+
+let envPromise: Promise<TestEnv> | undefined;
+
+async function startSmtp(mails: ReceivedMail[]): Promise<{ server: SMTPServer; port: number }> {
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS', 'AUTH'],
+    logger: false,
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        mails.push({
+          to: session.envelope.rcptTo.map((r) => r.address.toLowerCase()),
+          raw: Buffer.concat(chunks).toString('utf8'),
+        });
+        callback();
+      });
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.server.address() as { port: number }).port;
+  return { server, port };
+}
+
+async function openTestDatabase(): Promise<Database> {
+  const url = process.env.TEST_DATABASE_URL;
+  if (!url) return openDatabase({ kind: 'pglite' });
+  const database = await openDatabase({ kind: 'postgres', url, max: 10 });
+  await database.db.execute(sql.raw('drop schema if exists drizzle cascade'));
+  await database.db.execute(sql.raw('drop schema if exists public cascade'));
+  await database.db.execute(sql.raw('create schema public'));
+  return database;
+}
+
+export function testEnv(): Promise<TestEnv> {
+  envPromise ??= (async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'aigc-test-'));
+    const config = loadConfig({ DATA_DIR: dataDir, JWT_SECRET: 'test-secret-0123456789-0123456789-abcdef', WORKERS: '2' });
+    const database = await openTestDatabase();
+    await migrate(database.db, migrations);
+    const mails: ReceivedMail[] = [];
+    const smtp = await startSmtp(mails);
+    const clock = new TestClock();
+    const tokens = createTokens(config.jwtSecret, config.jwtTtl, clock);
+    const mailer = createMailer({
+      from: config.mailFrom,
+      smtpUrl: `smtp://127.0.0.1:${smtp.port}`,
+      outboxDir: join(dataDir, 'outbox'),
+      log: silentLogger,
+    });
+    const base = { config, database, tokens, mailer, clock, log: silentLogger };
+    const app = createApp(base);
+    return {
+      ...base,
+      app,
+      mails,
+      smtpPort: smtp.port,
+      makeApp: (over) => createApp({ ...base, ...over }),
+    };
+  })();
+  return envPromise;
+}

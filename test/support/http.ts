@@ -1,0 +1,60 @@
+import type { App } from '../../src/app';
+import { testEnv } from './env';
+
+export interface Res<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+export interface CallOptions {
+  token?: string;
+  headers?: Record<string, string>;
+  /** JSON-encoded unless it is a string, Blob, FormData or bytes */
+  body?: unknown;
+  app?: App;
+}
+
+/** One request through the real app (Request → Response), parsed as JSON when it is JSON. */
+export async function call<T = any>(method: string, path: string, opts: CallOptions = {}): Promise<Res<T>> {
+  const app = opts.app ?? (await testEnv()).app;
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.token) headers.authorization = `Bearer ${opts.token}`;
+  let body: BodyInit | undefined;
+  if (opts.body !== undefined) {
+    if (typeof opts.body === 'string' || opts.body instanceof Blob || opts.body instanceof FormData || opts.body instanceof Uint8Array) {
+      body = opts.body as BodyInit;
+    } else {
+      body = JSON.stringify(opts.body);
+      headers['content-type'] ??= 'application/json';
+    }
+  }
+  const res = await app.handle(new Request(`http://localhost${path}`, { method, headers, body }));
+  const type = res.headers.get('content-type') ?? '';
+  const parsed = type.includes('json') ? await res.json() : await res.arrayBuffer();
+  return { status: res.status, body: parsed as T, headers: res.headers };
+}
+
+let seq = 0;
+/** A unique suffix for account names and addresses, so test files never collide. */
+export const uniq = (prefix = 'u') => `${prefix}${Date.now().toString(36)}${(seq++).toString(36)}`;
+
+export const PASSWORD = 'User@1234';
+
+export interface TestUser {
+  account: string;
+  email: string;
+  password: string;
+  token: string;
+}
+
+/** Registers and logs in a fresh user. */
+export async function newUser(prefix = 'u'): Promise<TestUser> {
+  const account = uniq(prefix);
+  const email = `${account}@example.com`;
+  const reg = await call('POST', '/api/v1/auth/register', { body: { account, email, password: PASSWORD } });
+  if (reg.body.code !== 200) throw new Error(`register failed: ${JSON.stringify(reg.body)}`);
+  const login = await call('POST', '/api/v1/auth/login', { body: { account, password: PASSWORD } });
+  if (login.body.code !== 200) throw new Error(`login failed: ${JSON.stringify(login.body)}`);
+  return { account, email, password: PASSWORD, token: login.body.data.token };
+}

@@ -10,6 +10,7 @@ import type { Logger } from './logger';
 import type { Mailer } from './mail/mailer';
 import { accountModule } from './modules/account';
 import { authModule } from './modules/auth';
+import { favoritesModule } from './modules/favorites';
 import pkg from '../package.json' with { type: 'json' };
 
 export interface AppDeps {
@@ -67,7 +68,8 @@ export function createApp(deps: AppDeps) {
       },
     )
     .use(authModule({ db, tokens, mailer, clock, log, secret: config.jwtSecret }, config))
-    .use(accountModule({ db, tokens }));
+    .use(accountModule({ db, tokens }))
+    .use(favoritesModule({ db, tokens, batchMax: config.batchMax }));
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -22,3 +22,7 @@ declare module 'swagger-ui-dist/swagger-ui.css' {
   const path: string;
   export default path;
 }
+declare module '@ffprobe-installer/ffprobe' {
+  const ffprobe: { path: string; version: string };
+  export default ffprobe;
+}

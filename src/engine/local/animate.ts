@@ -1,0 +1,197 @@
+// i2v: animate a still key frame (Ken Burns zoom/pan, rotation, parallax shear, fades / crossfades).
+
+import type { RGBAImage } from './types';
+import type { MotionName } from './prompt';
+import { resizeRGBA } from './effects';
+import { smoothstep } from './util';
+
+const MARGIN = 1.35; // prepared source is this much larger than the output window at zoom 1
+
+export interface Prepared {
+  img: RGBAImage; // cover-fitted to (W·MARGIN, H·MARGIN) or larger along one axis
+}
+
+/** Resize `src` so it covers (W·MARGIN)×(H·MARGIN), keeping aspect ratio (no crop yet). */
+export function prepareSource(src: RGBAImage, W: number, H: number): Prepared {
+  const s = Math.max((W * MARGIN) / src.width, (H * MARGIN) / src.height);
+  const pw = Math.max(1, Math.round(src.width * s));
+  const ph = Math.max(1, Math.round(src.height * s));
+  return { img: resizeRGBA(src, pw, ph) };
+}
+
+/**
+ * Sample an affine view of `src` into `out` (W×H): output pixel (ox, oy) maps to source
+ * cx + ((ox − W/2)·cos − (oy − H/2)·sin)/z·k, … where k = MARGIN so zoom 1 shows a window of
+ * W·MARGIN source pixels. `shear(oy)` adds a per-row horizontal offset (parallax).
+ */
+function sampleView(
+  src: RGBAImage,
+  out: Uint8Array,
+  W: number,
+  H: number,
+  cx: number,
+  cy: number,
+  z: number,
+  angle: number,
+  alpha: number, // 0..1 opacity of this layer over what's in out (1 = overwrite)
+  fadeToBlack: number, // 1 = full brightness
+  shear: ((oy: number) => number) | null,
+) {
+  const sw = src.width,
+    sh = src.height,
+    sd = src.data;
+  const k = MARGIN / z;
+  const cs = Math.cos(angle) * k,
+    sn = Math.sin(angle) * k;
+  const maxX = sw - 1,
+    maxY = sh - 1;
+  const a = Math.round(alpha * 256);
+  const ia = 256 - a;
+  const br = Math.round(fadeToBlack * 256);
+  for (let oy = 0; oy < H; oy++) {
+    const ry = oy + 0.5 - H / 2;
+    const sh0 = shear ? shear(oy) : 0;
+    // source position for ox = 0 and per-pixel increments
+    let sx = cx + (0.5 - W / 2) * cs - ry * sn + sh0 - 0.5;
+    let sy = cy + (0.5 - W / 2) * sn + ry * cs - 0.5;
+    let o = oy * W * 4;
+    for (let ox = 0; ox < W; ox++, sx += cs, sy += sn, o += 4) {
+      let fx = sx < 0 ? 0 : sx > maxX ? maxX : sx;
+      let fy = sy < 0 ? 0 : sy > maxY ? maxY : sy;
+      const x0 = fx | 0,
+        y0 = fy | 0;
+      const x1 = x0 < maxX ? x0 + 1 : x0;
+      const y1 = y0 < maxY ? y0 + 1 : y0;
+      fx -= x0;
+      fy -= y0;
+      const wx = (fx * 256) | 0,
+        wy = (fy * 256) | 0;
+      const i00 = (y0 * sw + x0) * 4,
+        i10 = (y0 * sw + x1) * 4,
+        i01 = (y1 * sw + x0) * 4,
+        i11 = (y1 * sw + x1) * 4;
+      for (let c = 0; c < 3; c++) {
+        const top = sd[i00 + c]! * 256 + (sd[i10 + c]! - sd[i00 + c]!) * wx;
+        const bot = sd[i01 + c]! * 256 + (sd[i11 + c]! - sd[i01 + c]!) * wx;
+        let v = (top * 256 + (bot - top) * wy) >> 16; // 0..255
+        v = (v * br) >> 8;
+        out[o + c] = a === 256 ? v : (out[o + c]! * ia + v * a) >> 8;
+      }
+      out[o + 3] = 255;
+    }
+  }
+}
+
+/** Centre bounds so a window of size (W·k, H·k) stays inside the source. */
+function centreRange(src: RGBAImage, W: number, H: number, z: number) {
+  const ww = (W * MARGIN) / z,
+    wh = (H * MARGIN) / z;
+  return {
+    x0: Math.min(src.width / 2, ww / 2),
+    x1: Math.max(src.width / 2, src.width - ww / 2),
+    y0: Math.min(src.height / 2, wh / 2),
+    y1: Math.max(src.height / 2, src.height - wh / 2),
+  };
+}
+
+export interface AnimPlan {
+  motion: MotionName;
+  sources: Prepared[];
+  /** focus point for zooms, 0..1 in each axis (seed-driven, near the centre) */
+  fx: number;
+  fy: number;
+}
+
+/** Render frame i of n for the plan into out (W×H RGBA). */
+export function renderAnimFrame(plan: AnimPlan, out: Uint8Array, W: number, H: number, i: number, n: number) {
+  const p = n <= 1 ? 0 : i / (n - 1);
+  const e = smoothstep(0, 1, p); // ease in-out
+  const src0 = plan.sources[0]!.img;
+  const zoomMax = MARGIN - 0.02;
+  const focus = (src: RGBAImage, z: number) => {
+    const r = centreRange(src, W, H, z);
+    const fx = src.width * plan.fx,
+      fy = src.height * plan.fy;
+    return { cx: Math.min(r.x1, Math.max(r.x0, fx)), cy: Math.min(r.y1, Math.max(r.y0, fy)) };
+  };
+  switch (plan.motion) {
+    case 'zoom-in':
+    case 'zoom-out': {
+      const t = plan.motion === 'zoom-in' ? e : 1 - e;
+      const z = 1 + (zoomMax - 1) * t;
+      // glide from the image centre at zoom 1 towards the focus point at max zoom
+      const f = focus(src0, z);
+      const c = centreRange(src0, W, H, z);
+      const cx = (c.x0 + c.x1) / 2 + (f.cx - (c.x0 + c.x1) / 2) * t;
+      const cy = (c.y0 + c.y1) / 2 + (f.cy - (c.y0 + c.y1) / 2) * t;
+      sampleView(src0, out, W, H, cx, cy, z, 0, 1, 1, null);
+      return;
+    }
+    case 'pan-left':
+    case 'pan-right':
+    case 'pan-up':
+    case 'pan-down': {
+      const z = zoomMax - 0.05;
+      const r = centreRange(src0, W, H, z);
+      let cx = (r.x0 + r.x1) / 2,
+        cy = (r.y0 + r.y1) / 2;
+      if (plan.motion === 'pan-right') cx = r.x0 + (r.x1 - r.x0) * e;
+      else if (plan.motion === 'pan-left') cx = r.x1 - (r.x1 - r.x0) * e;
+      else if (plan.motion === 'pan-down') cy = r.y0 + (r.y1 - r.y0) * e;
+      else cy = r.y1 - (r.y1 - r.y0) * e;
+      sampleView(src0, out, W, H, cx, cy, z, 0, 1, 1, null);
+      return;
+    }
+    case 'rotate': {
+      // rotation needs margin: at zoom z the rotated window must stay inside the source
+      const z = zoomMax;
+      const maxAngle = 0.1; // rad
+      const angle = (e - 0.5) * 2 * maxAngle;
+      const zz = 1.0 + (z - 1.0) * (0.75 + 0.25 * e);
+      const c = centreRange(src0, W, H, zz);
+      sampleView(src0, out, W, H, (c.x0 + c.x1) / 2, (c.y0 + c.y1) / 2, zz, angle, 1, 1, null);
+      return;
+    }
+    case 'parallax': {
+      // 2.5D: lower rows (foreground) slide further than upper rows (background), plus a slow zoom
+      const z = 1.12 + 0.12 * e;
+      const c = centreRange(src0, W, H, z);
+      const span = (c.x1 - c.x0) * 0.9;
+      const base = (c.x0 + c.x1) / 2;
+      const cy = (c.y0 + c.y1) / 2;
+      const shear = (oy: number) => {
+        const d = Math.pow(oy / H, 1.6);
+        return (e - 0.5) * span * (0.25 + 0.75 * d);
+      };
+      sampleView(src0, out, W, H, base, cy, z, 0, 1, 1, shear);
+      return;
+    }
+    case 'fade': {
+      const m = plan.sources.length;
+      if (m <= 1) {
+        // fade in from black while slowly pushing in, fade out at the very end
+        const fin = smoothstep(0, 0.3, p);
+        const fout = 1 - smoothstep(0.88, 1, p) * 0.85;
+        const z = 1 + 0.15 * e;
+        const c = centreRange(src0, W, H, z);
+        sampleView(src0, out, W, H, (c.x0 + c.x1) / 2, (c.y0 + c.y1) / 2, z, 0, 1, fin * fout, null);
+        return;
+      }
+      // crossfade through all references: segment j shows source j; the last 35% of each segment dissolves into j+1
+      const seg = p * m;
+      const j = Math.min(m - 1, Math.floor(seg));
+      const local = seg - j;
+      const zj = 1 + 0.12 * local;
+      const sj = plan.sources[j]!.img;
+      const cj = centreRange(sj, W, H, zj);
+      sampleView(sj, out, W, H, (cj.x0 + cj.x1) / 2, (cj.y0 + cj.y1) / 2, zj, 0, 1, 1, null);
+      if (j < m - 1 && local > 0.65) {
+        const a = smoothstep(0.65, 1, local);
+        const sk = plan.sources[j + 1]!.img;
+        const ck = centreRange(sk, W, H, 1);
+        sampleView(sk, out, W, H, (ck.x0 + ck.x1) / 2, (ck.y0 + ck.y1) / 2, 1, 0, a, 1, null);
+      }
+      return;
+    }
+  }
+}

@@ -1,0 +1,231 @@
+// H.264/MP4 output via the `h264-mp4-encoder` package (minih264 encoder + minimp4 muxer compiled
+// to WASM by emscripten; the wasm is inlined in the JS so it survives `bun build --compile`).
+// Plus: a "faststart" rewrite (moov before mdat) and an MP4 box parser used by tests.
+
+type Encoder = {
+  outputFilename: string;
+  width: number;
+  height: number;
+  frameRate: number;
+  kbps: number;
+  speed: number;
+  quantizationParameter: number;
+  groupOfPictures: number;
+  temporalDenoise: boolean;
+  initialize(): void;
+  addFrameRgba(buf: Uint8Array): void;
+  finalize(): void;
+  delete(): void;
+  FS: { readFile(path: string): Uint8Array; unlink(path: string): void };
+};
+
+let hmePromise: Promise<{ createH264MP4Encoder: () => Promise<Encoder> }> | null = null;
+function loadHme() {
+  if (!hmePromise) {
+    hmePromise = import('h264-mp4-encoder').then((m) => {
+      const mod = (m as unknown as { createH264MP4Encoder?: unknown; default?: { createH264MP4Encoder?: unknown } }).createH264MP4Encoder
+        ? m
+        : (m as unknown as { default: unknown }).default;
+      return mod as { createH264MP4Encoder: () => Promise<Encoder> };
+    });
+    hmePromise.catch(() => (hmePromise = null));
+  }
+  return hmePromise;
+}
+
+let fileCounter = 0;
+
+export interface VideoSpec {
+  width: number; // even
+  height: number; // even
+  fps: number;
+  frames: number;
+  /** QP 10..51, lower = better quality. */
+  qp?: number;
+}
+
+/**
+ * Encode `frames` RGBA frames produced on demand by `renderFrame(i, buf)` (buf is reused).
+ * Everything between initialize() and readFile() is synchronous, so concurrent calls in the same
+ * realm cannot interleave inside the shared WASM instance.
+ */
+export async function encodeMp4(spec: VideoSpec, renderFrame: (i: number, buf: Uint8Array) => void): Promise<Uint8Array> {
+  const { createH264MP4Encoder } = await loadHme();
+  const enc = await createH264MP4Encoder();
+  const name = `engine-${process.pid}-${++fileCounter}.mp4`;
+  let bytes: Uint8Array;
+  try {
+    enc.outputFilename = name;
+    enc.width = spec.width;
+    enc.height = spec.height;
+    enc.frameRate = spec.fps;
+    enc.kbps = 0;
+    enc.quantizationParameter = spec.qp ?? 27;
+    enc.speed = 10;
+    enc.groupOfPictures = Math.max(1, Math.round(spec.fps * 2));
+    enc.temporalDenoise = false;
+    enc.initialize();
+    const buf = new Uint8Array(spec.width * spec.height * 4);
+    for (let i = 0; i < spec.frames; i++) {
+      renderFrame(i, buf);
+      enc.addFrameRgba(buf);
+    }
+    enc.finalize();
+    bytes = enc.FS.readFile(name).slice();
+    try {
+      enc.FS.unlink(name);
+    } catch {
+      /* ignore */
+    }
+  } finally {
+    enc.delete();
+  }
+  const out = faststart(bytes);
+  zeroTimestamps(out);
+  return out;
+}
+
+/** minimp4 stamps wall-clock creation/modification times; zero them so output is byte-deterministic. */
+export function zeroTimestamps(b: Uint8Array) {
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  for (const bx of walkBoxes(b)) {
+    if (bx.type !== 'mvhd' && bx.type !== 'tkhd' && bx.type !== 'mdhd') continue;
+    const body = bx.start + bx.header;
+    const v1 = b[body] === 1;
+    const n = v1 ? 16 : 8;
+    for (let i = 0; i < n; i++) dv.setUint8(body + 4 + i, 0);
+  }
+}
+
+// ------------------------------------------------------------------ MP4 boxes
+
+export interface Box {
+  type: string;
+  start: number; // offset of the size field
+  size: number; // total size including header
+  header: number; // 8 or 16
+}
+
+export function readBoxes(b: Uint8Array, start: number, end: number): Box[] {
+  const out: Box[] = [];
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  let o = start;
+  while (o + 8 <= end) {
+    let size = dv.getUint32(o);
+    const type = String.fromCharCode(b[o + 4]!, b[o + 5]!, b[o + 6]!, b[o + 7]!);
+    let header = 8;
+    if (size === 1) {
+      if (o + 16 > end) throw new Error('mp4: truncated largesize box');
+      size = Number(dv.getBigUint64(o + 8));
+      header = 16;
+    } else if (size === 0) size = end - o;
+    if (size < header || o + size > end) throw new Error(`mp4: bad box ${type} at ${o}`);
+    out.push({ type, start: o, size, header });
+    o += size;
+  }
+  return out;
+}
+
+const CONTAINERS = new Set(['moov', 'trak', 'mdia', 'minf', 'stbl', 'edts', 'dinf', 'udta', 'mvex']);
+
+/** Depth-first list of boxes (containers are descended; stsd → sample entries → avc1 children). */
+export function walkBoxes(b: Uint8Array): (Box & { path: string })[] {
+  const out: (Box & { path: string })[] = [];
+  const rec = (s: number, e: number, path: string) => {
+    for (const bx of readBoxes(b, s, e)) {
+      const p = path ? `${path}/${bx.type}` : bx.type;
+      out.push({ ...bx, path: p });
+      const body = bx.start + bx.header;
+      if (CONTAINERS.has(bx.type)) rec(body, bx.start + bx.size, p);
+      else if (bx.type === 'stsd') rec(body + 8, bx.start + bx.size, p);
+      else if (bx.type === 'avc1' || bx.type === 'avc3') rec(body + 78, bx.start + bx.size, p);
+    }
+  };
+  rec(0, b.length, '');
+  return out;
+}
+
+/** Move `moov` in front of `mdat` (progressive playback over HTTP), fixing chunk offsets. */
+export function faststart(b: Uint8Array): Uint8Array {
+  const top = readBoxes(b, 0, b.length);
+  const moov = top.find((x) => x.type === 'moov');
+  const mdat = top.find((x) => x.type === 'mdat');
+  if (!moov || !mdat || moov.start < mdat.start) return b;
+  // new layout: ftyp, moov, mdat (drop 'free' padding boxes)
+  const order = [...top.filter((x) => x.type === 'ftyp'), moov, mdat];
+  let total = 0;
+  for (const x of order) total += x.size;
+  const out = new Uint8Array(total);
+  let o = 0;
+  let newMdatStart = 0;
+  let newMoovStart = 0;
+  for (const x of order) {
+    if (x === mdat) newMdatStart = o;
+    if (x === moov) newMoovStart = o;
+    out.set(b.subarray(x.start, x.start + x.size), o);
+    o += x.size;
+  }
+  const delta = newMdatStart - mdat.start;
+  const dv = new DataView(out.buffer);
+  const rec = (s: number, e: number) => {
+    for (const bx of readBoxes(out, s, e)) {
+      const body = bx.start + bx.header;
+      if (CONTAINERS.has(bx.type)) rec(body, bx.start + bx.size);
+      else if (bx.type === 'stco') {
+        const n = dv.getUint32(body + 4);
+        for (let i = 0; i < n; i++) {
+          const p = body + 8 + i * 4;
+          dv.setUint32(p, dv.getUint32(p) + delta);
+        }
+      } else if (bx.type === 'co64') {
+        const n = dv.getUint32(body + 4);
+        for (let i = 0; i < n; i++) {
+          const p = body + 8 + i * 8;
+          dv.setBigUint64(p, dv.getBigUint64(p) + BigInt(delta));
+        }
+      }
+    }
+  };
+  rec(newMoovStart + moov.header, newMoovStart + moov.size);
+  return out;
+}
+
+export interface Mp4Info {
+  width: number;
+  height: number;
+  sampleCount: number;
+  timescale: number;
+  duration: number; // media duration in timescale units
+  seconds: number;
+  hasAvcC: boolean;
+  topLevel: string[];
+}
+
+/** Small MP4 inspector (first video track): used by tests and for sanity checks. */
+export function inspectMp4(b: Uint8Array): Mp4Info {
+  const boxes = walkBoxes(b);
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const find = (suffix: string) => boxes.find((x) => x.path.endsWith(suffix));
+  const stsz = find('stbl/stsz');
+  const mdhd = find('mdia/mdhd');
+  const tkhd = find('trak/tkhd');
+  if (!stsz || !mdhd || !tkhd) throw new Error('mp4: missing stsz/mdhd/tkhd');
+  const sampleCount = dv.getUint32(stsz.start + stsz.header + 8);
+  const mb = mdhd.start + mdhd.header;
+  const v = b[mb]!;
+  const timescale = v === 1 ? dv.getUint32(mb + 20) : dv.getUint32(mb + 12);
+  const duration = v === 1 ? Number(dv.getBigUint64(mb + 24)) : dv.getUint32(mb + 16);
+  const tb = tkhd.start + tkhd.header;
+  const tv = b[tb]!;
+  const wOff = tb + (tv === 1 ? 88 : 76);
+  return {
+    width: dv.getUint32(wOff) >>> 16,
+    height: dv.getUint32(wOff + 4) >>> 16,
+    sampleCount,
+    timescale,
+    duration,
+    seconds: duration / timescale,
+    hasAvcC: !!find('avc1/avcC'),
+    topLevel: readBoxes(b, 0, b.length).map((x) => x.type),
+  };
+}

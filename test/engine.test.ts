@@ -1,0 +1,330 @@
+import { describe, expect, test } from 'bun:test';
+import { probeVideo } from './support/ffprobe';
+import { join } from 'node:path';
+import * as jpeg from 'jpeg-js';
+import { GifWriter } from 'omggif';
+import {
+  decodeImage,
+  encodePng,
+  probeImageSize,
+  runLocalEngine,
+  sniffImage,
+  type EngineInput,
+  type ImageKind,
+  type RGBAImage,
+} from '../src/engine/local/index.ts';
+import { inspectMp4, walkBoxes } from '../src/engine/local/video.ts';
+
+const FIX = join(import.meta.dir, 'fixtures', 'engine');
+const readFix = async (name: string) => new Uint8Array(await Bun.file(join(FIX, name)).arrayBuffer());
+
+function pngIHDR(b: Uint8Array) {
+  const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  return { w: dv.getUint32(16), h: dv.getUint32(20) };
+}
+const PNG_SIG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+function meanAbsDiff(a: Uint8Array, b: Uint8Array): number {
+  expect(a.length).toBe(b.length);
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += Math.abs(a[i]! - b[i]!);
+  return s / a.length;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array) {
+  return a.length === b.length && Buffer.from(a).equals(Buffer.from(b));
+}
+
+function synthetic(w: number, h: number): RGBAImage {
+  const data = new Uint8Array(w * h * 4);
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) {
+      const i = (y * w + x) * 4;
+      data[i] = (x * 255) / (w - 1);
+      data[i + 1] = (y * 255) / (h - 1);
+      data[i + 2] = ((x >> 3) + (y >> 3)) & 1 ? 220 : 40;
+      data[i + 3] = 255;
+    }
+  return { width: w, height: h, data };
+}
+
+const run = (type: EngineInput['type'], prompt: string, parameters: Record<string, unknown> = {}, references: Uint8Array[] = []) =>
+  runLocalEngine({ type, prompt, parameters, references });
+
+// ------------------------------------------------------------------ codecs
+
+const FIXTURES: [string, ImageKind, number][] = [
+  // name, kind, max mean abs error vs ffmpeg's own decode
+  ['pal8.png', 'png', 0],
+  ['gray16.png', 'png', 0.5],
+  ['rgba64.png', 'png', 0.5],
+  ['baseline.jpg', 'jpeg', 4],
+  ['lossless.webp', 'webp', 0],
+  ['lossy.webp', 'webp', 14], // libwebp fancy upsampling vs ffmpeg's VP8 decoder on a harsh test pattern
+  ['anim.gif', 'gif', 0],
+];
+
+describe('codecs', () => {
+  for (const [name, kind, tol] of FIXTURES) {
+    test(`decode ${name}`, async () => {
+      const bytes = await readFix(name);
+      expect(sniffImage(bytes)).toBe(kind);
+      expect(probeImageSize(bytes)).toEqual({ kind, width: 48, height: 32 });
+      const img = await decodeImage(bytes);
+      expect(img.width).toBe(48);
+      expect(img.height).toBe(32);
+      expect(img.data.length).toBe(48 * 32 * 4);
+      const ref = await readFix(`${name}.rgba`);
+      expect(meanAbsDiff(img.data, ref)).toBeLessThanOrEqual(tol);
+    });
+
+    test(`truncated ${name} is rejected`, async () => {
+      const bytes = await readFix(name);
+      await expect(decodeImage(bytes.subarray(0, Math.floor(bytes.length * 0.6)))).rejects.toThrow();
+      await expect(decodeImage(bytes.subarray(0, 20))).rejects.toThrow();
+      expect(() => probeImageSize(bytes.subarray(0, 9))).toThrow();
+    });
+  }
+
+  test('sniff/probe reject garbage', async () => {
+    expect(sniffImage(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]))).toBeNull();
+    expect(sniffImage(new Uint8Array(0))).toBeNull();
+    expect(() => probeImageSize(new Uint8Array(64))).toThrow();
+    await expect(decodeImage(new TextEncoder().encode('definitely not an image, just some text'))).rejects.toThrow();
+    // valid signature, corrupt body
+    const png = await readFix('pal8.png');
+    const bad = png.slice();
+    for (let i = 60; i < bad.length - 20; i++) bad[i] = 0x5a;
+    await expect(decodeImage(bad)).rejects.toThrow();
+  });
+
+  test('encodePng round-trips (opaque RGB and RGBA)', async () => {
+    const img = synthetic(37, 23);
+    const png = await encodePng(img);
+    expect([...png.subarray(0, 8)]).toEqual(PNG_SIG);
+    expect(pngIHDR(png)).toEqual({ w: 37, h: 23 });
+    expect(png[25]).toBe(2); // colour type RGB for opaque input
+    const back = await decodeImage(png);
+    expect(sameBytes(back.data, img.data)).toBe(true);
+
+    const t = synthetic(20, 10);
+    for (let i = 3; i < t.data.length; i += 8) t.data[i] = 77;
+    const png2 = await encodePng(t);
+    expect(png2[25]).toBe(6); // RGBA
+    expect(sameBytes((await decodeImage(png2)).data, t.data)).toBe(true);
+  });
+
+  test('programmatic JPEG (jpeg-js) and GIF (omggif) fixtures decode', async () => {
+    const img = synthetic(64, 40);
+    const jpg = new Uint8Array(jpeg.encode({ width: 64, height: 40, data: Buffer.from(img.data) }, 92).data);
+    expect(sniffImage(jpg)).toBe('jpeg');
+    expect(probeImageSize(jpg)).toEqual({ kind: 'jpeg', width: 64, height: 40 });
+    const dj = await decodeImage(jpg);
+    expect(meanAbsDiff(dj.data, img.data)).toBeLessThan(6);
+
+    const w = 16,
+      h = 12;
+    const palette = [0xff0000, 0x00ff00, 0x0000ff, 0xffffff];
+    const idx = new Uint8Array(w * h).map((_, i) => (i % w >> 2) & 3);
+    const buf = new Uint8Array(4096);
+    const gw = new GifWriter(buf, w, h, { palette });
+    gw.addFrame(0, 0, w, h, idx);
+    const gif = buf.slice(0, gw.end());
+    expect(probeImageSize(gif)).toEqual({ kind: 'gif', width: w, height: h });
+    const dg = await decodeImage(gif);
+    expect([...dg.data.subarray(0, 4)]).toEqual([255, 0, 0, 255]);
+    expect([...dg.data.subarray(4 * 4, 4 * 4 + 4)]).toEqual([0, 255, 0, 255]);
+  });
+});
+
+// ------------------------------------------------------------------ t2i / i2i
+
+describe('t2i', () => {
+  test('default 1024² PNG, deterministic, prompt-dependent', async () => {
+    const a = await run('t2i', 'sunset over the ocean');
+    expect(a.ext).toBe('png');
+    expect(a.mime).toBe('image/png');
+    expect([...a.bytes.subarray(0, 8)]).toEqual(PNG_SIG);
+    expect(pngIHDR(a.bytes)).toEqual({ w: 1024, h: 1024 });
+    expect([a.width, a.height]).toEqual([1024, 1024]);
+    const img = await decodeImage(a.bytes);
+    expect(img.width).toBe(1024);
+    // not a flat image
+    let mn = 255,
+      mx = 0;
+    for (let i = 0; i < img.data.length; i += 4 * 97) {
+      mn = Math.min(mn, img.data[i]!);
+      mx = Math.max(mx, img.data[i]!);
+    }
+    expect(mx - mn).toBeGreaterThan(60);
+    const b = await run('t2i', 'sunset over the ocean');
+    expect(sameBytes(a.bytes, b.bytes)).toBe(true);
+  });
+
+  test('size, seed and prompt change the output', async () => {
+    const base = await run('t2i', '森林 夜', { width: 320, height: 200 });
+    expect(pngIHDR(base.bytes)).toEqual({ w: 320, h: 200 });
+    expect([base.width, base.height]).toEqual([320, 200]);
+    const again = await run('t2i', '森林 夜', { width: 320, height: 200, unknown_key: 'ignored' });
+    expect(sameBytes(base.bytes, again.bytes)).toBe(true);
+    const seeded = await run('t2i', '森林 夜', { width: 320, height: 200, seed: 42 });
+    expect(sameBytes(base.bytes, seeded.bytes)).toBe(false);
+    const seeded2 = await run('t2i', '森林 夜', { width: 320, height: 200, seed: 42 });
+    expect(sameBytes(seeded.bytes, seeded2.bytes)).toBe(true);
+    const other = await run('t2i', 'snowy mountains', { width: 320, height: 200, seed: 42 });
+    expect(sameBytes(seeded.bytes, other.bytes)).toBe(false);
+    for (const p of ['desert', 'city at night', 'volcano fire', 'galaxy', 'storm', 'a cat on a chair', 'red sky', '']) {
+      const r = await run('t2i', p, { width: 96, height: 64, steps: 10, negative_prompt: 'clouds', style: 'photo' });
+      expect(pngIHDR(r.bytes)).toEqual({ w: 96, h: 64 });
+    }
+  });
+
+  test('colour words steer the palette', async () => {
+    const avg = async (prompt: string) => {
+      const img = await decodeImage((await run('t2i', prompt, { width: 128, height: 128, seed: 7 })).bytes);
+      let r = 0,
+        b = 0;
+      for (let i = 0; i < img.data.length; i += 4) {
+        r += img.data[i]!;
+        b += img.data[i + 2]!;
+      }
+      return { r, b };
+    };
+    const red = await avg('red hills');
+    const blue = await avg('blue hills');
+    expect(red.r / red.b).toBeGreaterThan(blue.r / blue.b);
+  });
+});
+
+describe('i2i', () => {
+  const effects = [
+    'oil painting',
+    '油画',
+    'sketch',
+    '素描',
+    'watercolor',
+    '水彩',
+    'grayscale',
+    '黑白',
+    'sepia',
+    '复古',
+    'blur',
+    '模糊',
+    'sharpen',
+    '锐化',
+    'invert',
+    '反色',
+    'pixelate',
+    '像素',
+    'something completely different',
+  ];
+
+  test('each effect changes the image; strength 0 is identity; output size rules', async () => {
+    const src = synthetic(96, 64);
+    const ref = await encodePng(src);
+    const outputs = new Map<string, Uint8Array>();
+    for (const prompt of effects) {
+      const r = await run('i2i', prompt, {}, [ref]);
+      expect(r.ext).toBe('png');
+      expect([r.width, r.height]).toEqual([96, 64]);
+      const img = await decodeImage(r.bytes);
+      expect(meanAbsDiff(img.data, src.data)).toBeGreaterThan(1);
+      outputs.set(prompt, img.data);
+    }
+    // distinct effects give distinct results
+    expect(sameBytes(outputs.get('sketch')!, outputs.get('invert')!)).toBe(false);
+    expect(sameBytes(outputs.get('blur')!, outputs.get('sharpen')!)).toBe(false);
+    // grayscale output is grey
+    const g = outputs.get('grayscale')!;
+    const full = await decodeImage((await run('i2i', 'grayscale', { strength: 1 }, [ref])).bytes);
+    expect(full.data[400]).toBe(full.data[401]);
+    expect(g.length).toBe(src.data.length);
+    // strength 0 → unchanged pixels
+    const id = await decodeImage((await run('i2i', 'oil painting', { strength: 0 }, [ref])).bytes);
+    expect(sameBytes(id.data, src.data)).toBe(true);
+    // resize
+    const rs = await run('i2i', 'sepia', { width: 50, height: 40 }, [ref]);
+    expect(pngIHDR(rs.bytes)).toEqual({ w: 50, h: 40 });
+    // determinism
+    const a = await run('i2i', 'watercolor', { seed: 3 }, [ref]);
+    const b = await run('i2i', 'watercolor', { seed: 3 }, [ref]);
+    expect(sameBytes(a.bytes, b.bytes)).toBe(true);
+  });
+
+  test('accepts every reference format and rejects a missing/corrupt one', async () => {
+    for (const name of ['baseline.jpg', 'lossy.webp', 'anim.gif', 'pal8.png']) {
+      const r = await run('i2i', 'blur', {}, [await readFix(name)]);
+      expect([r.width, r.height]).toEqual([48, 32]);
+    }
+    await expect(run('i2i', 'blur', {}, [])).rejects.toThrow();
+    await expect(run('i2i', 'blur', {}, [new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3])])).rejects.toThrow();
+  });
+});
+
+// ------------------------------------------------------------------ video
+
+async function ffprobeFrames(bytes: Uint8Array): Promise<number> {
+  const v = await probeVideo(bytes);
+  expect(v.codec).toBe('h264');
+  return v.frames;
+}
+
+function checkMp4(bytes: Uint8Array, frames: number, seconds: number, w: number, h: number) {
+  const paths = walkBoxes(bytes).map((b) => b.path);
+  expect(paths).toContain('ftyp');
+  expect(paths).toContain('moov');
+  expect(paths).toContain('mdat');
+  expect(paths.some((p) => p.endsWith('stsd/avc1'))).toBe(true);
+  expect(paths.some((p) => p.endsWith('avc1/avcC'))).toBe(true);
+  const info = inspectMp4(bytes);
+  expect(info.topLevel.indexOf('moov')).toBeLessThan(info.topLevel.indexOf('mdat')); // faststart
+  expect(info.sampleCount).toBe(frames);
+  expect(info.seconds).toBeCloseTo(seconds, 2);
+  expect([info.width, info.height]).toEqual([w, h]);
+  expect(info.hasAvcC).toBe(true);
+}
+
+describe('t2v', () => {
+  test('default 4 s @ 24 fps 512² MP4', async () => {
+    const r = await run('t2v', 'sunset over the ocean');
+    expect(r.ext).toBe('mp4');
+    expect(r.mime).toBe('video/mp4');
+    expect([r.width, r.height, r.frames]).toEqual([512, 512, 96]);
+    checkMp4(r.bytes, 96, 4, 512, 512);
+    expect(await ffprobeFrames(r.bytes)).toBe(96);
+  });
+
+  test('custom size/duration/fps, determinism, prompt dependence', async () => {
+    const p = { width: 100, height: 71, duration: 1, fps: 10, seed: 5 };
+    const a = await run('t2v', 'snowy forest', p);
+    expect([a.width, a.height, a.frames]).toEqual([100, 72, 10]); // even dimensions for 4:2:0
+    checkMp4(a.bytes, 10, 1, 100, 72);
+    const b = await run('t2v', 'snowy forest', p);
+    expect(sameBytes(a.bytes, b.bytes)).toBe(true);
+    const c = await run('t2v', 'volcano fire', p);
+    expect(sameBytes(a.bytes, c.bytes)).toBe(false);
+    expect(await ffprobeFrames(c.bytes)).toBe(10);
+  });
+});
+
+describe('i2v', () => {
+  test('animates the key frame (default zoom-in) and honours motion words', async () => {
+    const key = await encodePng(synthetic(160, 120));
+    const r = await run('i2v', 'a slow shot', { duration: 2, fps: 12 }, [key]);
+    expect(r.ext).toBe('mp4');
+    // aspect of the key frame fitted into 512²
+    expect([r.width, r.height, r.frames]).toEqual([512, 384, 24]);
+    checkMp4(r.bytes, 24, 2, 512, 384);
+    const seen = new Set<string>();
+    for (const prompt of ['zoom in', '放大', 'pan', '平移', 'fade', '渐变', 'zoom out', 'rotate', 'parallax']) {
+      const v = await run('i2v', prompt, { width: 128, height: 96, duration: 1, fps: 8 }, [key]);
+      checkMp4(v.bytes, 8, 1, 128, 96);
+      seen.add(Buffer.from(v.bytes).toString('base64'));
+    }
+    expect(seen.size).toBeGreaterThanOrEqual(6);
+    const two = await run('i2v', 'fade', { width: 64, height: 64, duration: 1, fps: 8 }, [key, await readFix('lossy.webp')]);
+    checkMp4(two.bytes, 8, 1, 64, 64);
+    expect(await ffprobeFrames(r.bytes)).toBe(24);
+    await expect(run('i2v', 'zoom', {}, [])).rejects.toThrow();
+  });
+});

@@ -1,0 +1,365 @@
+import { and, eq, sql } from 'drizzle-orm';
+import { type Db, rowsOf, type Tx } from '../../db/client';
+import { pgError } from '../../db/errors';
+import { favorites } from '../../db/schema';
+import { badRequest } from '../../http/envelope';
+import { type BatchItemInput, NAME_MAX, NODE_TYPES, type NodeType, REFER_URL_MAX } from './model';
+
+export interface FavoritesDeps {
+  db: Db;
+  /** most items in one batch */
+  batchMax: number;
+}
+
+/** One node as the API shows it; `refer_url` only on files. */
+export interface ListedNode {
+  id: number;
+  parent_id: number | null;
+  name: string;
+  node_type: string;
+  refer_url?: string;
+}
+
+interface NodeInput {
+  name: string;
+  node_type: string;
+  refer_url?: string | null;
+}
+
+interface CleanNode {
+  name: string;
+  nodeType: NodeType;
+  referUrl: string | null;
+}
+
+const INT4_MAX = 2_147_483_647;
+/** ids are `serial` (int4): anything else cannot name a row */
+const isRowId = (n: number) => Number.isInteger(n) && n >= 1 && n <= INT4_MAX;
+const CONTROL = /[\p{Cc}\u2028\u2029]/u;
+const codePoints = (s: string) => {
+  let n = 0;
+  for (const _ of s) n++;
+  return n;
+};
+
+/** The stored form of a node, or the reason it is invalid (a field name first). */
+function cleanNode(input: NodeInput): CleanNode | string {
+  if (!(NODE_TYPES as readonly string[]).includes(input.node_type)) return 'node_type 只能是 folder 或 file';
+  if (!input.name.isWellFormed()) return 'name 含有无效的 Unicode 字符';
+  const name = input.name.trim();
+  if (name.length === 0) return 'name 不能为空';
+  if (codePoints(name) > NAME_MAX) return `name 不能超过 ${NAME_MAX} 个字符`;
+  if (CONTROL.test(name)) return 'name 不能包含控制字符';
+  const nodeType = input.node_type as NodeType;
+  if (nodeType === 'folder') return { name, nodeType, referUrl: null };
+  const url = input.refer_url;
+  if (url === undefined || url === null || url.length === 0) return '文件节点必须提供 refer_url';
+  if (codePoints(url) > REFER_URL_MAX) return `refer_url 不能超过 ${REFER_URL_MAX} 个字符`;
+  // PostgreSQL text cannot hold NUL, and a lone surrogate cannot be encoded
+  if (url.includes('\u0000') || !url.isWellFormed()) return 'refer_url 含有无效字符';
+  return { name, nodeType, referUrl: url };
+}
+
+const invalid = (reason: string) => badRequest(`参数不合规：${reason}`);
+const isFkViolation = (e: unknown) => pgError(e)?.code === '23503';
+
+/** Runs `fn` again when PostgreSQL aborted it for a serialization failure or a deadlock. */
+async function retrying<T>(fn: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (e) {
+      const code = pgError(e)?.code;
+      if (i >= attempts || (code !== '40001' && code !== '40P01')) throw e;
+    }
+  }
+}
+
+interface NodeRow {
+  id: number;
+  parent_id: number | null;
+  name: string;
+  node_type: string;
+  refer_url: string | null;
+}
+
+const selectNodes = (db: Db, userId: number) =>
+  db.execute(sql`
+    select id, parent_id, name, node_type, refer_url
+    from favorites where user_id = ${userId} order by id`);
+
+/** Re-creates the caller's root if it is missing; safe against a concurrent re-creation (one-root index). */
+async function ensureRoot(db: Db, userId: number) {
+  await db.execute(sql`
+    insert into favorites (user_id, parent_id, name, node_type) values (${userId}, null, '/', 'folder')
+    on conflict (user_id) where parent_id is null do nothing`);
+}
+
+/** The caller's nodes, root first, then by id. Every node's id is greater than its parent's. */
+export async function listNodes(d: Pick<FavoritesDeps, 'db'>, userId: number): Promise<ListedNode[]> {
+  let rows = rowsOf<NodeRow>(await selectNodes(d.db, userId));
+  let rootAt = rows.findIndex((r) => r.parent_id === null);
+  if (rootAt < 0) {
+    await ensureRoot(d.db, userId);
+    rows = rowsOf<NodeRow>(await selectNodes(d.db, userId));
+    rootAt = rows.findIndex((r) => r.parent_id === null);
+  }
+  const out: ListedNode[] = new Array(rows.length);
+  let k = rootAt > 0 ? 1 : 0;
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
+    const node: ListedNode =
+      r.node_type === 'file'
+        ? { id: r.id, parent_id: r.parent_id, name: r.name, node_type: r.node_type, refer_url: r.refer_url ?? '' }
+        : { id: r.id, parent_id: r.parent_id, name: r.name, node_type: r.node_type };
+    // the root normally has the smallest id; if not, it still goes first
+    if (rootAt > 0) out[i === rootAt ? 0 : k++] = node;
+    else out[i] = node;
+  }
+  return out;
+}
+
+/** Why `parentId` cannot take children, for a parent that the insert did not find usable. */
+async function parentProblem(db: Db, userId: number, parentId: number, field: string): Promise<string> {
+  const [row] = await db
+    .select({ nodeType: favorites.nodeType })
+    .from(favorites)
+    .where(and(eq(favorites.id, parentId), eq(favorites.userId, userId)));
+  return row?.nodeType === 'file'
+    ? `${field} ${parentId} 是文件，不能作为父节点`
+    : `${field} ${parentId} 对应的文件夹不存在`;
+}
+
+/** Adds one node under one of the caller's folders; returns its id. */
+export async function createNode(
+  d: Pick<FavoritesDeps, 'db'>,
+  userId: number,
+  input: NodeInput & { parent_id: number },
+): Promise<number> {
+  const node = cleanNode(input);
+  if (typeof node === 'string') throw invalid(node);
+  const parentId = input.parent_id;
+  if (!isRowId(parentId)) throw invalid(`parent_id ${parentId} 对应的文件夹不存在`);
+  let rows: { id: number }[];
+  try {
+    // one statement: the parent check and the insert; the FK check locks the parent (KEY SHARE)
+    rows = rowsOf<{ id: number }>(
+      await d.db.execute(sql`
+        insert into favorites (user_id, parent_id, name, node_type, refer_url)
+        select ${userId}, p.id, ${node.name}, ${node.nodeType}, ${node.referUrl}
+        from favorites p
+        where p.id = ${parentId} and p.user_id = ${userId} and p.node_type = 'folder'
+        returning id`),
+    );
+  } catch (e) {
+    // the parent was deleted between the select and the FK check
+    if (isFkViolation(e)) throw invalid(`parent_id ${parentId} 对应的文件夹不存在`);
+    throw e;
+  }
+  if (rows.length === 0) throw invalid(await parentProblem(d.db, userId, parentId, 'parent_id'));
+  return rows[0].id;
+}
+
+/**
+ * Deletes a node and its whole subtree in one statement; returns every removed node, the named node
+ * first, then by depth, then by id. Runs under REPEATABLE READ: if a concurrent insert added a child to
+ * the subtree after the snapshot, PostgreSQL aborts the cascade (40001) and the statement runs again, so
+ * the returned list is exactly what was removed.
+ */
+export async function deleteNode(
+  d: Pick<FavoritesDeps, 'db'>,
+  userId: number,
+  id: number,
+): Promise<{ id: number; name: string }[]> {
+  const missing = () => badRequest('收藏内容不存在');
+  if (!isRowId(id)) throw missing();
+  const removed = await retrying(() =>
+    d.db.transaction(
+      async (tx) =>
+        rowsOf<{ id: number; name: string }>(
+          await tx.execute(sql`
+            with recursive sub (id, depth) as (
+              select id, 0 from favorites
+              where id = ${id} and user_id = ${userId} and parent_id is not null
+              union all
+              select f.id, s.depth + 1 from favorites f join sub s on f.parent_id = s.id
+            ), gone as (
+              delete from favorites f using sub where f.id = sub.id
+              returning f.id, f.name, sub.depth
+            )
+            select id, name from gone order by depth, id`),
+        ),
+      { isolationLevel: 'repeatable read' },
+    ),
+  );
+  if (removed.length > 0) return removed;
+  const [row] = await d.db
+    .select({ parentId: favorites.parentId })
+    .from(favorites)
+    .where(and(eq(favorites.id, id), eq(favorites.userId, userId)));
+  if (row && row.parentId === null) throw badRequest('根目录不能删除');
+  throw missing();
+}
+
+/**
+ * Creates a batch of nodes whose parents are existing folders (`parent_id`) or folders of the same batch
+ * (`parent_temp_id`); returns temp id (string) → new id. All or nothing: the first bad item (request
+ * order) rejects the batch. Round trips: lock the real parents, allocate ids, one multi-row insert.
+ */
+export async function createBatch(
+  d: FavoritesDeps,
+  userId: number,
+  items: BatchItemInput[],
+): Promise<Record<string, number>> {
+  const n = items.length;
+  if (n === 0) throw invalid('items 不能为空');
+  if (n > d.batchMax) throw invalid(`items 最多 ${d.batchMax} 项`);
+
+  // temp id → index of its first item
+  const indexOf = new Map<number, number>();
+  for (let i = 0; i < n; i++) if (!indexOf.has(items[i].temp_id)) indexOf.set(items[i].temp_id, i);
+  // parent item of each item (-1: none / unresolved)
+  const parentAt = new Int32Array(n).fill(-1);
+  for (let i = 0; i < n; i++) {
+    const p = items[i].parent_temp_id;
+    if (p !== undefined && p !== null) parentAt[i] = indexOf.get(p) ?? -1;
+  }
+  const inCycle = cycleMembers(parentAt);
+  const realParents = [
+    ...new Set(items.map((it) => it.parent_id).filter((p): p is number => typeof p === 'number' && isRowId(p))),
+  ];
+
+  return retrying(() =>
+    d.db.transaction(async (tx) => {
+      // the real parents: the caller's, with their types, locked so that they cannot be deleted until commit
+      const parentType = new Map<number, string>();
+      if (realParents.length > 0) {
+        const rows = rowsOf<{ id: number; node_type: string }>(
+          await tx.execute(sql`
+            select id, node_type from favorites
+            where id = any(${`{${realParents.join(',')}}`}::int[]) and user_id = ${userId}
+            order by id for key share`),
+        );
+        for (const r of rows) parentType.set(r.id, r.node_type);
+      }
+
+      const clean: CleanNode[] = new Array(n);
+      for (let i = 0; i < n; i++) {
+        const it = items[i];
+        const fail = (reason: string) => invalid(`items[${i}] (temp_id ${it.temp_id}): ${reason}`);
+        if (!Number.isSafeInteger(it.temp_id)) throw fail('temp_id 超出范围');
+        const first = indexOf.get(it.temp_id)!;
+        if (first !== i) throw fail(`temp_id 与 items[${first}] 重复`);
+        const node = cleanNode(it);
+        if (typeof node === 'string') throw fail(node);
+        clean[i] = node;
+        const hasReal = it.parent_id !== undefined && it.parent_id !== null;
+        const hasTemp = it.parent_temp_id !== undefined && it.parent_temp_id !== null;
+        if (hasReal && hasTemp) throw fail('parent_id 与 parent_temp_id 只能提供一个');
+        if (!hasReal && !hasTemp) throw fail('必须提供 parent_id 或 parent_temp_id');
+        if (hasTemp) {
+          const pt = it.parent_temp_id!;
+          if (pt === it.temp_id) throw fail('parent_temp_id 不能指向自身');
+          if (parentAt[i] < 0) throw fail(`parent_temp_id ${pt} 不在本次请求中`);
+          if (items[parentAt[i]].node_type !== 'folder') throw fail(`parent_temp_id ${pt} 不是文件夹，不能作为父节点`);
+          if (inCycle[i]) throw fail('parent_temp_id 构成循环引用');
+        } else {
+          const p = it.parent_id!;
+          const type = parentType.get(p);
+          if (type === undefined) throw fail(`parent_id ${p} 对应的文件夹不存在`);
+          if (type !== 'folder') throw fail(`parent_id ${p} 是文件，不能作为父节点`);
+        }
+      }
+
+      // breadth-first from the items under existing folders: parents before children
+      const order = breadthFirst(parentAt);
+      if (order.length !== n) throw new Error('favorites batch: unreachable items after validation');
+      const ids = rowsOf<{ id: number }>(
+        await tx.execute(sql`
+          select nextval(pg_get_serial_sequence('favorites', 'id'))::int as id from generate_series(1, ${n})`),
+      )
+        .map((r) => Number(r.id))
+        .sort((a, b) => a - b);
+      const newId = new Int32Array(n);
+      for (let k = 0; k < n; k++) newId[order[k]] = ids[k];
+      const rows = new Array(n);
+      for (let k = 0; k < n; k++) {
+        const i = order[k];
+        const c = clean[i];
+        rows[k] = {
+          id: newId[i],
+          parent_id: parentAt[i] >= 0 ? newId[parentAt[i]] : items[i].parent_id,
+          name: c.name,
+          node_type: c.nodeType,
+          refer_url: c.referUrl,
+        };
+      }
+      try {
+        // FK checks run at the end of the statement, so rows may reference rows of the same insert
+        await tx.execute(sql`
+          insert into favorites (id, user_id, parent_id, name, node_type, refer_url)
+          select r.id, ${userId}, r.parent_id, r.name, r.node_type, r.refer_url
+          from json_to_recordset(${JSON.stringify(rows)}::json)
+            as r(id int, parent_id int, name text, node_type text, refer_url text)`);
+      } catch (e) {
+        if (isFkViolation(e)) throw invalid('父文件夹已被删除');
+        throw e;
+      }
+      const mapping: Record<string, number> = {};
+      for (let i = 0; i < n; i++) mapping[String(items[i].temp_id)] = newId[i];
+      return mapping;
+    }),
+  );
+}
+
+/** Marks the items that lie on a cycle of `parentAt` (each item points at most at one parent item). */
+function cycleMembers(parentAt: Int32Array): Uint8Array {
+  const n = parentAt.length;
+  const state = new Uint8Array(n); // 0 new, 1 on the current walk, 2 done
+  const onCycle = new Uint8Array(n);
+  const walk: number[] = [];
+  for (let s = 0; s < n; s++) {
+    if (state[s]) continue;
+    let v = s;
+    while (v >= 0 && state[v] === 0) {
+      state[v] = 1;
+      walk.push(v);
+      v = parentAt[v];
+    }
+    if (v >= 0 && state[v] === 1) {
+      // v is on the current walk: the walk from v onwards is a cycle
+      for (let k = walk.length - 1; k >= 0; k--) {
+        onCycle[walk[k]] = 1;
+        if (walk[k] === v) break;
+      }
+    }
+    for (const w of walk) state[w] = 2;
+    walk.length = 0;
+  }
+  return onCycle;
+}
+
+/** Item indexes in breadth-first order from the items without a parent item. */
+function breadthFirst(parentAt: Int32Array): number[] {
+  const n = parentAt.length;
+  const children: number[][] = Array.from({ length: n }, () => []);
+  const order: number[] = [];
+  for (let i = 0; i < n; i++) {
+    if (parentAt[i] < 0) order.push(i);
+    else children[parentAt[i]].push(i);
+  }
+  for (let k = 0; k < order.length; k++) for (const c of children[order[k]]) order.push(c);
+  return order;
+}
+
+/**
+ * Deletes the caller's file nodes whose `refer_url` is `referUrl` (used when a history record is hidden,
+ * inside that transaction); returns how many were removed. Files have no children.
+ */
+export async function removeFileNodesByUrl(tx: Tx | Db, userId: number, referUrl: string): Promise<number> {
+  const rows = await tx
+    .delete(favorites)
+    .where(and(eq(favorites.userId, userId), eq(favorites.nodeType, 'file'), eq(favorites.referUrl, referUrl)))
+    .returning({ id: favorites.id });
+  return rows.length;
+}

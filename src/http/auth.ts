@@ -29,12 +29,22 @@ export async function authenticate(db: Db, tokens: Tokens, header: string | unde
 /** OpenAPI: marks a route as needing the bearer token. */
 export const bearer = [{ bearerAuth: [] as string[] }];
 
-/** `{ auth: true }` on a route resolves `user` or answers HTTP 401. */
+const authenticated = new WeakMap<Request, AuthUser>();
+
+/**
+ * `{ auth: true }` on a route resolves `user` or answers HTTP 401. The token is checked in the transform
+ * phase, before the body and params are validated, so a request without a valid token is always 401.
+ */
 export const authGuard = (db: Db, tokens: Tokens) =>
   new Elysia({ name: 'auth-guard', seed: tokens }).macro({
     auth: {
-      async resolve({ headers }) {
-        return { user: await authenticate(db, tokens, headers.authorization) };
+      async transform({ request }) {
+        authenticated.set(request, await authenticate(db, tokens, request.headers.get('authorization') ?? undefined));
+      },
+      resolve({ request }) {
+        const user = authenticated.get(request);
+        if (!user) throw unauthorized();
+        return { user };
       },
     },
   });

@@ -11,6 +11,9 @@ import type { Mailer } from './mail/mailer';
 import { accountModule } from './modules/account';
 import { authModule } from './modules/auth';
 import { favoritesModule } from './modules/favorites';
+import { generationModule } from './modules/generation';
+import { uploadsModule } from './modules/uploads';
+import type { Storage } from './storage/local';
 import pkg from '../package.json' with { type: 'json' };
 
 export interface AppDeps {
@@ -20,6 +23,9 @@ export interface AppDeps {
   mailer: Mailer;
   clock: Clock;
   log: Logger;
+  storage: Storage;
+  /** tells the generation worker pool that a task was queued */
+  wake(): void;
 }
 
 /** Largest body a request to `path` may carry. */
@@ -29,7 +35,7 @@ export function bodyLimitFor(config: Pick<Config, 'bodyLimit' | 'uploadMaxBytes'
 
 /** Composes every module; tests call `createApp(deps).handle(request)`. */
 export function createApp(deps: AppDeps) {
-  const { config, database, tokens, mailer, clock, log } = deps;
+  const { config, database, tokens, mailer, clock, log, storage, wake } = deps;
   const db = database.db;
   return new Elysia()
     .use(errorHandler(log))
@@ -69,7 +75,9 @@ export function createApp(deps: AppDeps) {
     )
     .use(authModule({ db, tokens, mailer, clock, log, secret: config.jwtSecret }, config))
     .use(accountModule({ db, tokens }))
-    .use(favoritesModule({ db, tokens, batchMax: config.batchMax }));
+    .use(favoritesModule({ db, tokens, batchMax: config.batchMax }))
+    .use(uploadsModule({ db, tokens, storage, clock, maxBytes: config.uploadMaxBytes, maxPixels: config.uploadMaxPixels }))
+    .use(generationModule({ db, tokens, storage, clock, wake }));
 }
 
 export type App = ReturnType<typeof createApp>;

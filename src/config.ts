@@ -24,6 +24,12 @@ export interface Config {
   uploadMaxPixels: number;
   /** generation workers */
   workers: number;
+  /** a claimed task's lease in ms; a task whose lease runs out (its worker or instance died) is re-queued */
+  taskLeaseMs: number;
+  /** claims of one task before it is failed rather than re-queued */
+  taskMaxAttempts: number;
+  /** longest one generation may run, in ms */
+  taskTimeoutMs: number;
   /** most items in one favorites batch */
   batchMax: number;
   /** forgot-password requests allowed per client IP per minute */
@@ -128,6 +134,9 @@ export function loadConfig(env: Env = process.env): Config {
     uploadMaxBytes: opt('UPLOAD_MAX_BYTES', parseSize, 20 * 1024 * 1024),
     uploadMaxPixels: opt('UPLOAD_MAX_PIXELS', (n, r) => parseInteger(n, r, 1, 1_000_000_000), 40_000_000),
     workers: opt('WORKERS', (n, r) => parseInteger(n, r, 1, 256), Math.max(1, availableParallelism())),
+    taskLeaseMs: opt('TASK_LEASE', parseDuration, 60) * 1000,
+    taskMaxAttempts: opt('TASK_MAX_ATTEMPTS', (n, r) => parseInteger(n, r, 1, 100), 3),
+    taskTimeoutMs: opt('TASK_TIMEOUT', parseDuration, 300) * 1000,
     batchMax: opt('FAVORITES_BATCH_MAX', (n, r) => parseInteger(n, r, 1, 100_000), 1000),
     forgotPerIpPerMinute: opt('FORGOT_PER_IP_PER_MINUTE', (n, r) => parseInteger(n, r, 1, 100_000), 10),
     trustProxy: opt('TRUST_PROXY', parseBool, false),

@@ -8,6 +8,8 @@ import { migrations } from './db/migrations.gen';
 import { createTokens } from './http/tokens';
 import type { Logger } from './logger';
 import { createMailer } from './mail/mailer';
+import { createWorkerPool } from './engine/pool';
+import { createLocalStorage } from './storage/local';
 
 /** Start-up: database + migrations → app → listen. Returns a stop function that drains and closes. */
 export async function startServer(config: Config, log: Logger) {
@@ -27,7 +29,20 @@ export async function startServer(config: Config, log: Logger) {
   });
   const clock = systemClock;
   const tokens = createTokens(config.jwtSecret, config.jwtTtl, clock);
-  const app = createApp({ config, database, tokens, mailer, clock, log });
+  const storage = createLocalStorage(join(config.dataDir, 'files'));
+  const pool = createWorkerPool({
+    db: database.db,
+    storage,
+    clock,
+    log,
+    size: config.workers,
+    leaseMs: config.taskLeaseMs,
+    maxAttempts: config.taskMaxAttempts,
+    taskTimeoutMs: config.taskTimeoutMs,
+    pollMs: 1000,
+  });
+  await pool.start();
+  const app = createApp({ config, database, tokens, mailer, clock, log, storage, wake: pool.wake });
   const server = Bun.serve({
     port: config.port,
     hostname: config.host,
@@ -37,7 +52,7 @@ export async function startServer(config: Config, log: Logger) {
   // Elysia's handlers read the client address through `server`; hand it over
   (app as unknown as { server: typeof server }).server = server;
   log.info(
-    `listening on http://${config.host}:${server.port} (database: ${database.kind}, mail: ${mailer.kind}) ` +
+    `listening on http://${config.host}:${server.port} (database: ${database.kind}, mail: ${mailer.kind}, workers: ${config.workers}) ` +
       `ready in ${Math.round(performance.now() - started)} ms`,
   );
   let stopping: Promise<void> | undefined;
@@ -45,9 +60,10 @@ export async function startServer(config: Config, log: Logger) {
     (stopping ??= (async () => {
       log.info('stopping: no new connections, finishing in-flight requests');
       await server.stop(false);
+      await pool.stop();
       mailer.close();
       await database.close();
       log.info('stopped');
     })());
-  return { server, app, database, stop };
+  return { server, app, database, pool, stop };
 }

@@ -3,7 +3,6 @@ import { statSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../src/config';
-import { createApp } from '../src/app';
 import type { Database } from '../src/db/client';
 import { migrate } from '../src/db/migrate';
 import { migrations } from '../src/db/migrations.gen';
@@ -180,7 +179,7 @@ describe('migrations', () => {
 
 test('createApp composes without a listening server', async () => {
   const env = await testEnv();
-  const app = createApp({ ...env, log: silentLogger });
+  const app = env.makeApp({ log: silentLogger });
   const res = await app.handle(new Request('http://localhost/healthz'));
   expect(res.status).toBe(200);
 });

@@ -303,3 +303,21 @@ describe('bearer token (HTTP 401)', () => {
     await expect401({ authorization: `Bearer ${foreign}` });
   });
 });
+
+test('a protected route without a valid token is HTTP 401 even when the body or path is invalid too', async () => {
+  const routes: [string, string, unknown][] = [
+    ['POST', '/api/v1/user/reset-email', { new_email: 'not-an-email' }],
+    ['POST', '/api/v1/user/reset-password', {}],
+    ['POST', '/api/v1/generation', { type: 'nope' }],
+    ['POST', '/api/v1/user/favorite_list/batch', { items: [] }],
+    ['DELETE', '/api/v1/user/favorite_list/abc', undefined],
+    ['GET', '/api/v1/generation/whatever', undefined],
+  ];
+  for (const [method, path, body] of routes) {
+    for (const token of [undefined, 'not.a.token']) {
+      const r = await call(method, path, { token, body });
+      expect(r.status, `${method} ${path}`).toBe(401);
+      expect(r.body.code).toBe(401);
+    }
+  }
+});

@@ -1,9 +1,11 @@
 import { sql } from 'drizzle-orm';
 import {
   type AnyPgColumn,
+  boolean,
   check,
   index,
   integer,
+  jsonb,
   pgTable,
   serial,
   text,
@@ -60,5 +62,60 @@ export const favorites = pgTable(
     index('favorites_user_idx').on(t.userId, t.id),
     index('favorites_user_refer_idx').on(t.userId, t.referUrl),
     check('favorites_node_type_check', sql`${t.nodeType} in ('folder', 'file')`),
+  ],
+);
+
+/** Uploaded reference images; each belongs to its uploader. */
+export const files = pgTable(
+  'files',
+  {
+    id: text('id').primaryKey(),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    /** storage key */
+    key: text('key').notNull(),
+    mime: text('mime').notNull(),
+    size: integer('size').notNull(),
+    width: integer('width').notNull(),
+    height: integer('height').notNull(),
+    createdAt: ts('created_at').notNull(),
+  },
+  (t) => [index('files_user_idx').on(t.userId)],
+);
+
+/** Generation tasks; also the work queue (claimed with FOR UPDATE SKIP LOCKED) and the history. */
+export const tasks = pgTable(
+  'tasks',
+  {
+    id: text('id').primaryKey(),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    type: text('type').notNull(),
+    prompt: text('prompt').notNull(),
+    parameters: jsonb('parameters').$type<Record<string, unknown>>().notNull(),
+    /** what the request sent, echoed back: { image?: string, images?: string[] } */
+    references: jsonb('references').$type<{ image?: string; images?: string[] }>().notNull(),
+    /** ids of the resolved reference files, key image first */
+    referenceFiles: jsonb('reference_files').$type<string[]>().notNull(),
+    status: text('status').notNull(),
+    resultUrl: text('result_url'),
+    resultKey: text('result_key'),
+    resultMime: text('result_mime'),
+    error: text('error'),
+    attempts: integer('attempts').notNull().default(0),
+    /** set while a worker holds the task; an expired lease means its worker died */
+    leaseUntil: ts('lease_until'),
+    hidden: boolean('hidden').notNull().default(false),
+    createdAt: ts('created_at').notNull(),
+    completedAt: ts('completed_at'),
+  },
+  (t) => [
+    index('tasks_user_created_idx').on(t.userId, t.createdAt, t.id),
+    index('tasks_queue_idx').on(t.createdAt).where(sql`${t.status} = 'processing'`),
+    index('tasks_user_result_idx').on(t.userId, t.resultUrl),
+    check('tasks_status_check', sql`${t.status} in ('processing', 'completed', 'failed')`),
+    check('tasks_type_check', sql`${t.type} in ('t2i', 'i2i', 't2v', 'i2v')`),
   ],
 );

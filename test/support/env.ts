@@ -14,6 +14,8 @@ import { migrations } from '../../src/db/migrations.gen';
 import { createTokens, type Tokens } from '../../src/http/tokens';
 import { silentLogger } from '../../src/logger';
 import { createMailer, type Mailer } from '../../src/mail/mailer';
+import { createWorkerPool, type PoolOptions, type WorkerPool } from '../../src/engine/pool';
+import { createLocalStorage, type Storage } from '../../src/storage/local';
 
 export interface ReceivedMail {
   to: string[];
@@ -41,6 +43,12 @@ export interface TestEnv {
   app: App;
   mails: ReceivedMail[];
   smtpPort: number;
+  storage: Storage;
+  dataDir: string;
+  /** the running worker pool (the app wakes whichever is current) */
+  pool: WorkerPool;
+  /** stops the current pool and starts another, e.g. with a different worker; no arguments = the default */
+  replacePool(over?: Partial<PoolOptions>, graceMs?: number): Promise<WorkerPool>;
   /** builds another app on the same database with other dependencies */
   makeApp(over: Partial<Parameters<typeof createApp>[0]>): App;
 }
@@ -95,15 +103,46 @@ export function testEnv(): Promise<TestEnv> {
       outboxDir: join(dataDir, 'outbox'),
       log: silentLogger,
     });
-    const base = { config, database, tokens, mailer, clock, log: silentLogger };
-    const app = createApp(base);
-    return {
+    const storage = createLocalStorage(join(dataDir, 'files'));
+    const poolOptions = (over: Partial<PoolOptions> = {}): PoolOptions => ({
+      db: database.db,
+      storage,
+      clock,
+      log: silentLogger,
+      size: 2,
+      leaseMs: 1500,
+      maxAttempts: 3,
+      taskTimeoutMs: 120_000,
+      pollMs: 200,
+      ...over,
+    });
+    const base = {
+      config,
+      database,
+      tokens,
+      mailer,
+      clock,
+      log: silentLogger,
+      storage,
+      wake: () => env.pool.wake(),
+    };
+    const env: TestEnv = {
       ...base,
-      app,
+      app: createApp(base),
       mails,
       smtpPort: smtp.port,
+      dataDir,
+      pool: createWorkerPool(poolOptions()),
       makeApp: (over) => createApp({ ...base, ...over }),
+      async replacePool(over, graceMs = 0) {
+        await env.pool.stop(graceMs);
+        env.pool = createWorkerPool(poolOptions(over));
+        await env.pool.start();
+        return env.pool;
+      },
     };
+    await env.pool.start();
+    return env;
   })();
   return envPromise;
 }

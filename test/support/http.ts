@@ -20,10 +20,10 @@ export async function call<T = any>(method: string, path: string, opts: CallOpti
   const app = opts.app ?? (await testEnv()).app;
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
-  let body: BodyInit | undefined;
+  let body: RequestInit['body'];
   if (opts.body !== undefined) {
     if (typeof opts.body === 'string' || opts.body instanceof Blob || opts.body instanceof FormData || opts.body instanceof Uint8Array) {
-      body = opts.body as BodyInit;
+      body = opts.body as RequestInit['body'];
     } else {
       body = JSON.stringify(opts.body);
       headers['content-type'] ??= 'application/json';

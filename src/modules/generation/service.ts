@@ -1,0 +1,177 @@
+import { randomBytes } from 'node:crypto';
+import { and, asc, eq, inArray } from 'drizzle-orm';
+import type { Clock } from '../../clock';
+import type { Db } from '../../db/client';
+import { files, tasks } from '../../db/schema';
+import type { AuthUser } from '../../http/auth';
+import { badRequest, isoUtc } from '../../http/envelope';
+import { notFound } from '../../http/files';
+import type { Storage } from '../../storage/local';
+import { removeFileNodesByUrl } from '../favorites/service';
+import { FILE_ID, FILE_URL } from '../uploads/service';
+
+export interface GenerationDeps {
+  db: Db;
+  storage: Storage;
+  clock: Clock;
+  /** tells the worker pool there is new work */
+  wake(): void;
+}
+
+type TaskType = 't2i' | 'i2i' | 't2v' | 'i2v';
+type Task = typeof tasks.$inferSelect;
+
+export interface CreateInput {
+  type: TaskType;
+  prompt: string;
+  parameters?: Record<string, unknown>;
+  image?: string;
+  images?: string[];
+}
+
+/** The most pixels per video frame (the built-in engine encodes H.264 in WASM). */
+export const MAX_VIDEO_PIXELS = 1024 * 1024;
+
+/** Resolves `image`/`images` entries (file ids or file urls) to the caller's file ids, key image first. */
+async function resolveReferences(d: GenerationDeps, userId: number, input: CreateInput): Promise<string[]> {
+  const entries: [string, string][] = [];
+  if (input.image !== undefined) entries.push(['image', input.image]);
+  input.images?.forEach((v, i) => entries.push([`images[${i}]`, v]));
+  const ids = entries.map(([field, v]) => {
+    const value = v.trim();
+    const id = FILE_ID.test(value) ? value : FILE_URL.exec(value)?.[1];
+    if (!id) throw badRequest(`参数不合规：${field}（应为上传得到的 file_id 或 file_url）`);
+    return [field, id] as const;
+  });
+  if (!ids.length) return [];
+  const unique = [...new Set(ids.map(([, id]) => id))];
+  const own = await d.db
+    .select({ id: files.id })
+    .from(files)
+    .where(and(inArray(files.id, unique), eq(files.userId, userId)));
+  const found = new Set(own.map((r) => r.id));
+  const missing = ids.find(([, id]) => !found.has(id));
+  if (missing) throw badRequest(`参数不合规：${missing[0]}（参考图片不存在）`);
+  return ids.map(([, id]) => id);
+}
+
+export async function createTask(d: GenerationDeps, user: AuthUser, input: CreateInput) {
+  const prompt = input.prompt.trim();
+  if (!prompt) throw badRequest('参数不合规：prompt（不能为空）');
+  const parameters = input.parameters ?? {};
+  const refs = await resolveReferences(d, user.id, input);
+  if ((input.type === 'i2i' || input.type === 'i2v') && refs.length === 0) {
+    throw badRequest('参数不合规：image（图生图、图生视频需要至少一张参考图片）');
+  }
+  if (input.type === 't2v' || input.type === 'i2v') {
+    const w = (parameters.width as number | undefined) ?? 512;
+    const h = (parameters.height as number | undefined) ?? 512;
+    if (w * h > MAX_VIDEO_PIXELS) throw badRequest('参数不合规：width/height（视频每帧最多 1024×1024 像素）');
+  }
+  const references: Task['references'] = {};
+  if (input.image !== undefined) references.image = input.image;
+  if (input.images !== undefined) references.images = input.images;
+  const id = `task_${randomBytes(10).toString('hex')}`;
+  const createdAt = d.clock.now();
+  await d.db.insert(tasks).values({
+    id,
+    userId: user.id,
+    type: input.type,
+    prompt,
+    parameters,
+    references,
+    referenceFiles: refs,
+    status: 'processing',
+    createdAt,
+  });
+  d.wake();
+  return { task_id: id, created_at: isoUtc(createdAt), type: input.type, prompt, parameters, ...references, status: 'processing' };
+}
+
+const ownTask = async (d: GenerationDeps, userId: number, taskId: string) => {
+  const [task] = await d.db
+    .select()
+    .from(tasks)
+    .where(and(eq(tasks.id, taskId), eq(tasks.userId, userId), eq(tasks.hidden, false)));
+  return task;
+};
+
+export async function getTask(d: GenerationDeps, user: AuthUser, taskId: string) {
+  const task = /^task_[0-9a-f]{20}$/.test(taskId) ? await ownTask(d, user.id, taskId) : undefined;
+  if (!task) throw badRequest('任务不存在');
+  const data: {
+    task_id: string;
+    status: string;
+    created_at: string;
+    result_url?: string;
+    completed_at?: string;
+    error?: string;
+  } = { task_id: task.id, status: task.status, created_at: isoUtc(task.createdAt) };
+  if (task.status === 'completed' && task.resultUrl) data.result_url = task.resultUrl;
+  if (task.completedAt) data.completed_at = isoUtc(task.completedAt);
+  if (task.status === 'failed' && task.error) data.error = task.error;
+  const message = task.status === 'completed' ? '任务完成' : task.status === 'failed' ? '任务失败' : '任务处理中';
+  return { message, data };
+}
+
+export async function history(d: GenerationDeps, user: AuthUser) {
+  const rows = await d.db
+    .select({
+      id: tasks.id,
+      createdAt: tasks.createdAt,
+      type: tasks.type,
+      prompt: tasks.prompt,
+      parameters: tasks.parameters,
+      resultUrl: tasks.resultUrl,
+      status: tasks.status,
+    })
+    .from(tasks)
+    .where(and(eq(tasks.userId, user.id), eq(tasks.hidden, false)))
+    .orderBy(asc(tasks.createdAt), asc(tasks.id));
+  return rows.map((r) => ({
+    task_id: r.id,
+    created_at: isoUtc(r.createdAt),
+    type: r.type,
+    prompt: r.prompt,
+    parameters: r.parameters,
+    result_url: r.resultUrl,
+    status: r.status,
+  }));
+}
+
+/** `/generated_outputs/x.png` from what the client sent (a path, or an absolute URL). */
+const pathOf = (url: string) => {
+  const m = /^https?:\/\/[^/]+(\/.*)$/.exec(url.trim());
+  return m ? m[1] : url.trim();
+};
+
+/**
+ * Hides a record from its owner and removes the owner's favorite file nodes that point at its result,
+ * in one transaction. `by` selects the record by result url or by task id.
+ */
+export async function hideRecord(d: GenerationDeps, user: AuthUser, by: { resultUrl: string } | { taskId: string }) {
+  return d.db.transaction(async (tx) => {
+    const match = 'resultUrl' in by ? eq(tasks.resultUrl, pathOf(by.resultUrl)) : eq(tasks.id, by.taskId);
+    const [task] = await tx
+      .update(tasks)
+      .set({ hidden: true })
+      .where(and(match, eq(tasks.userId, user.id), eq(tasks.hidden, false)))
+      .returning({ resultUrl: tasks.resultUrl });
+    if (!task) throw badRequest('生成记录不存在');
+    if (task.resultUrl) await removeFileNodesByUrl(tx, user.id, task.resultUrl);
+    return { result_url: task.resultUrl };
+  });
+}
+
+/** The caller's completed, visible result behind `/generated_outputs/<name>`; anything else is 404. */
+export async function findOwnResult(d: GenerationDeps, userId: number, name: string) {
+  const m = /^(task_[0-9a-f]{20})\.(png|mp4)$/.exec(name);
+  if (!m) throw notFound();
+  const task = await ownTask(d, userId, m[1]);
+  if (!task || task.status !== 'completed' || !task.resultKey || task.resultUrl !== `/generated_outputs/${name}`) {
+    throw notFound();
+  }
+  const file = await d.storage.get(task.resultKey);
+  if (!file) throw notFound();
+  return { file, mime: task.resultMime ?? 'application/octet-stream' };
+}

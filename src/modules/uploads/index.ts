@@ -1,0 +1,88 @@
+import { Elysia, t } from 'elysia';
+import type { Db } from '../../db/client';
+import { authGuard, bearer } from '../../http/auth';
+import { badRequest, Envelope, ok } from '../../http/envelope';
+import { serveFile } from '../../http/files';
+import type { Tokens } from '../../http/tokens';
+import * as svc from './service';
+
+const binary = { schema: { type: 'string' as const, format: 'binary' } };
+
+/** Endpoint 12 (upload a reference image) and reading one's own uploads back. */
+export const uploadsModule = (d: svc.UploadDeps & { tokens: Tokens; db: Db }) =>
+  new Elysia({ tags: ['内容生成 / generation'] })
+    .use(authGuard(d.db, d.tokens))
+    .post(
+      '/api/v1/upload',
+      async ({ request, user }) => {
+        const type = request.headers.get('content-type') ?? '';
+        if (type.toLowerCase().startsWith('multipart/form-data')) {
+          let form: { get(name: string): unknown; values(): IterableIterator<unknown> };
+          try {
+            form = (await request.formData()) as unknown as typeof form;
+          } catch {
+            throw badRequest('参数不合规：multipart 请求体无法解析');
+          }
+          const named = form.get('file');
+          const file = named instanceof File ? named : [...form.values()].find((v): v is File => v instanceof File);
+          if (!file) throw badRequest('参数不合规：file（缺少文件字段）');
+          return ok('上传成功', await svc.saveUpload(d, user.id, new Uint8Array(await file.arrayBuffer()), null));
+        }
+        if (svc.isRawImageType(type)) {
+          return ok('上传成功', await svc.saveUpload(d, user.id, new Uint8Array(await request.arrayBuffer()), type));
+        }
+        throw badRequest('参数不合规：Content-Type 须为 image/png、image/jpeg、image/webp、image/gif 或 multipart/form-data');
+      },
+      {
+        auth: true,
+        parse: 'none',
+        response: {
+          200: Envelope(
+            t.Object({
+              file_id: t.String({ description: '文件 ID，用于生成任务的 image/images', examples: ['ref_0123456789abcdef0123'] }),
+              file_url: t.String({ description: '文件 URL（需 token，仅上传者可读）', examples: ['/uploads/ref_0123456789abcdef0123.png'] }),
+            }),
+            '200 上传成功; 400 参数不合规 (空文件、格式不支持、Content-Type 与内容不符、损坏、过大、像素过多); 500',
+          ),
+        },
+        detail: {
+          summary: '上传参考图片 / upload a reference image',
+          description:
+            '请求体为图片原始字节（Content-Type: image/png|jpeg|webp|gif），或 multipart/form-data 中的一个文件字段（优先字段名 file）。' +
+            '服务器检查文件内容（魔数 + 完整解码），默认上限 20 MB、4000 万像素。超过请求体上限返回 HTTP 413。\n\n' +
+            'Send the raw image with `Content-Type: image/png|jpeg|webp|gif`, or multipart/form-data with one file ' +
+            'field (the one named `file` is preferred). The bytes are checked (magic number and a full decode); ' +
+            'a Content-Type that disagrees with them, an empty, truncated, oversized (20 MB) or over-40-MP image is ' +
+            'code 400 and nothing is kept. The file belongs to the uploader.',
+          security: bearer,
+          requestBody: {
+            required: true,
+            content: {
+              'image/png': binary,
+              'image/jpeg': binary,
+              'image/webp': binary,
+              'image/gif': binary,
+              'multipart/form-data': {
+                schema: { type: 'object' as const, properties: { file: binary.schema }, required: ['file'] },
+              },
+            },
+          },
+        },
+      },
+    )
+    .get(
+      '/uploads/:name',
+      async ({ params, user, request }) => {
+        const { file, mime } = await svc.findOwnUpload(d, user.id, params.name);
+        return serveFile(file, mime, request.headers.get('range'));
+      },
+      {
+        auth: true,
+        params: t.Object({ name: t.String() }),
+        detail: {
+          summary: '读取上传的图片 / read an uploaded image (file_url)',
+          description: '仅上传者可读；其他情况 HTTP 404。Only the uploader may read it; anything else is HTTP 404.',
+          security: bearer,
+        },
+      },
+    );

@@ -1,14 +1,19 @@
 // Builds the single executable: dist/aigc-server. Everything it needs (migrations, PGlite's wasm and data
-// files, the Swagger UI assets, the generation worker) is bundled in; it starts from an empty folder.
-import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+// files, a pre-initialised PGlite data dir, the Swagger UI assets, the generation worker) is bundled in;
+// it starts from an empty folder.
+import { mkdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { makePgSeed } from './make-pgseed';
 
 const root = join(import.meta.dir, '..');
-const outfile = process.argv[2] ?? join(root, 'dist', 'aigc-server');
+const outfile = resolve(process.argv[2] ?? join(root, 'dist', 'aigc-server'));
 mkdirSync(join(outfile, '..'), { recursive: true });
-const entrypoints = ['src/index.ts', 'src/engine/worker.ts'].filter((e) => existsSync(join(root, e)));
+const seed = join(root, 'dist', '.seed', 'pgdata.tgz');
+console.log(`pre-initialised PGlite data dir: ${await makePgSeed(seed)} bytes`);
+// --root . fixes the paths inside the binary: the worker is ./src/engine/worker.ts (see src/engine/pool.ts)
+const entrypoints = ['src/index.ts', 'src/engine/worker.ts', seed];
 const proc = Bun.spawnSync(
-  [process.execPath, 'build', '--compile', '--minify', '--sourcemap', ...entrypoints, '--outfile', outfile],
+  [process.execPath, 'build', '--compile', '--minify', '--sourcemap', '--root', '.', ...entrypoints, '--outfile', outfile],
   { cwd: root, stdout: 'inherit', stderr: 'inherit' },
 );
 if (proc.exitCode !== 0) process.exit(proc.exitCode ?? 1);

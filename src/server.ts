@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { createApp } from './app';
 import { systemClock } from './clock';
 import type { Config } from './config';
-import { openDatabase } from './db/client';
+import { embeddedPgSeed, openDatabase } from './db/client';
 import { migrate } from './db/migrate';
 import { migrations } from './db/migrations.gen';
 import { createTokens } from './http/tokens';
@@ -17,7 +17,7 @@ export async function startServer(config: Config, log: Logger) {
   const database = await openDatabase(
     config.databaseUrl
       ? { kind: 'postgres', url: config.databaseUrl }
-      : { kind: 'pglite', dataDir: join(config.dataDir, 'pg') },
+      : { kind: 'pglite', dataDir: join(config.dataDir, 'pg'), seed: embeddedPgSeed() },
   );
   const applied = await migrate(database.db, migrations);
   if (applied.length) log.info(`migrations applied: ${applied.join(', ')}`);

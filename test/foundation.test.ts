@@ -83,22 +83,33 @@ describe('swagger', () => {
   test('OpenAPI JSON documents every route with schemas, descriptions and the bearer scheme', async () => {
     const { body: spec } = await call('GET', '/swagger/json');
     expect(spec.components.securitySchemes.bearerAuth).toEqual({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
-    const routes: [string, string][] = [
-      ['/api/v1/auth/register', 'post'],
-      ['/api/v1/auth/login', 'post'],
-      ['/api/v1/auth/forgot-password', 'post'],
-      ['/api/v1/auth/reset-password', 'post'],
-      ['/api/v1/user/reset-password', 'post'],
-      ['/api/v1/user/reset-email', 'post'],
+    const expected = [
+      'post /api/v1/auth/register', 'post /api/v1/auth/login', 'post /api/v1/auth/forgot-password',
+      'post /api/v1/auth/reset-password', 'post /api/v1/user/reset-password', 'post /api/v1/user/reset-email',
+      'get /api/v1/user/generation_list', 'post /api/v1/user/generation_list', 'delete /api/v1/user/generation_list/{task_id}',
+      'get /api/v1/user/favorite_list', 'post /api/v1/user/favorite_list', 'delete /api/v1/user/favorite_list/{id}',
+      'post /api/v1/user/favorite_list/batch', 'post /api/v1/generation', 'post /api/v1/upload',
+      'get /api/v1/generation/{taskId}', 'get /generated_outputs/{name}', 'get /uploads/{name}',
+      'get /healthz', 'get /readyz',
     ];
-    for (const [path, method] of routes) {
-      const op = spec.paths[path]?.[method];
-      expect(op, path).toBeDefined();
-      expect(op.summary, path).toBeTruthy();
-      expect(op.requestBody.content['application/json'].schema.properties, path).toBeDefined();
-      expect(op.responses['200'], path).toBeDefined();
+    const documented = Object.entries(spec.paths).flatMap(([path, ops]) => Object.keys(ops as object).map((m) => `${m} ${path}`));
+    expect(documented.sort()).toEqual([...expected].sort());
+    for (const key of expected) {
+      const [method, path] = key.split(' ');
+      const op = spec.paths[path][method];
+      expect(op.summary, key).toBeTruthy();
+      if (path.startsWith('/api/')) {
+        expect(op.description, key).toMatch(/[\u4e00-\u9fff]/); // Chinese
+        expect(op.description, key).toMatch(/[a-z]{4,} [a-z]{2,}/); // and English
+      }
+      if (method === 'post') expect(Object.keys(op.requestBody?.content ?? {}).length, key).toBeGreaterThan(0);
+      const open = path.startsWith('/api/v1/auth/') || path === '/healthz' || path === '/readyz';
+      expect(op.security, key).toEqual(open ? undefined : [{ bearerAuth: [] }]);
+      if (path.startsWith('/api/') && !path.includes('upload')) {
+        expect(op.responses['200']?.content?.['application/json']?.schema?.properties?.code, key).toBeDefined();
+      }
     }
-    expect(spec.paths['/api/v1/user/reset-email'].post.security).toEqual([{ bearerAuth: [] }]);
+    expect(spec.paths['/api/v1/auth/register'].post.requestBody.content['application/json'].schema.properties.account.maxLength).toBe(32);
   });
 });
 
@@ -183,3 +194,52 @@ test('createApp composes without a listening server', async () => {
   const res = await app.handle(new Request('http://localhost/healthz'));
   expect(res.status).toBe(200);
 });
+
+describe('embedded PGlite seed', () => {
+  test('a fresh data dir loads the pre-initialised seed, fully migrated; an existing one is reopened as is', async () => {
+    const { makePgSeed } = await import('../scripts/make-pgseed');
+    const { openDatabase } = await import('../src/db/client');
+    const { sql } = await import('drizzle-orm');
+    const dir = mkdtempSync(join(tmpdir(), 'aigc-seed-'));
+    await makePgSeed(join(dir, 'seed.tgz'));
+    const seed = Bun.file(join(dir, 'seed.tgz'));
+    const first = await openDatabase({ kind: 'pglite', dataDir: join(dir, 'pg'), seed });
+    expect(await migrate(first.db, migrations)).toEqual([]); // nothing left to apply
+    await first.db.execute(sql`insert into users (account, email, password_hash, created_at) values ('seeded', 's@example.com', 'x', now())`);
+    await first.close();
+    // the seed must not be loaded over an existing database
+    const again = await openDatabase({ kind: 'pglite', dataDir: join(dir, 'pg'), seed });
+    const rows = await again.db.execute(sql`select account from users`);
+    expect(JSON.stringify(rows)).toContain('seeded');
+    await again.close();
+  }, 60_000);
+});
+
+test('SIGTERM: stops accepting, finishes the in-flight request, closes the database, exits 0', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'aigc-stop-'));
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const proc = Bun.spawn([process.execPath, 'src/index.ts'], {
+    env: { ...process.env, DATA_DIR: dir, PORT: String(port), HOST: '127.0.0.1', WORKERS: '1' },
+    stdout: 'pipe',
+    stderr: 'pipe',
+  });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 300; i++) {
+    if (await fetch(`${base}/healthz`).then((r) => r.ok, () => false)) break;
+    await Bun.sleep(50);
+  }
+  // a login is slow on purpose (argon2id), so it is still running when the signal arrives
+  const inflight = fetch(`${base}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ account: 'nobody_here', password: 'User@1234' }),
+  }).then((r) => r.json());
+  await Bun.sleep(5);
+  proc.kill('SIGTERM');
+  expect(await inflight).toMatchObject({ code: 401 });
+  expect(await proc.exited).toBe(0);
+  const out = await new Response(proc.stdout).text();
+  expect(out).toContain('stopping');
+  expect(out).toContain('stopped');
+  expect(await fetch(`${base}/healthz`).then(() => 'answered', () => 'refused')).toBe('refused');
+}, 60_000);

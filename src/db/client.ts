@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
@@ -21,8 +23,11 @@ export interface Database {
 
 export type DatabaseTarget =
   | { kind: 'postgres'; url: string; max?: number }
-  /** dataDir undefined ⇒ in memory */
-  | { kind: 'pglite'; dataDir?: string };
+  /**
+   * dataDir undefined ⇒ in memory. `seed`: a tarball of a pre-initialised data dir (PGlite's dumpDataDir),
+   * loaded when dataDir holds no database yet, instead of running initdb.
+   */
+  | { kind: 'pglite'; dataDir?: string; seed?: Blob | null };
 
 export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   if (target.kind === 'postgres') {
@@ -42,7 +47,12 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     };
   }
   const assets = await loadPgliteAssets();
-  const pg = await PGlite.create({ ...(target.dataDir ? { dataDir: target.dataDir } : {}), ...assets });
+  const fresh = !target.dataDir || !existsSync(join(target.dataDir, 'PG_VERSION'));
+  const pg = await PGlite.create({
+    ...(target.dataDir ? { dataDir: target.dataDir } : {}),
+    ...(fresh && target.seed ? { loadDataDir: target.seed } : {}),
+    ...assets,
+  });
   const db = drizzlePglite(pg, { schema }) as unknown as Db;
   return {
     db,
@@ -57,4 +67,9 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
 /** `db.execute` returns an array on postgres.js and `{ rows }` on PGlite; this gives the rows either way. */
 export function rowsOf<T>(result: unknown): T[] {
   return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
+}
+
+/** The pre-initialised data dir that scripts/build.ts embeds in the compiled binary; null when running from source. */
+export function embeddedPgSeed(): Blob | null {
+  return Bun.embeddedFiles.find((f) => /^pgdata(-[a-z0-9]+)?\.tgz$/.test((f as Blob & { name: string }).name)) ?? null;
 }

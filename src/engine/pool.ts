@@ -34,9 +34,9 @@ export interface WorkerPool {
   readonly running: number;
 }
 
-/** In the compiled binary, workers are extra entrypoints addressed relative to the bundle root. */
+/** In the compiled binary the worker is an extra entrypoint, addressed from the bundle root (scripts/build.ts). */
 function defaultWorkerUrl(): string {
-  return import.meta.url.includes('$bunfs') ? './engine/worker.ts' : new URL('./worker.ts', import.meta.url).href;
+  return import.meta.url.includes('$bunfs') ? './src/engine/worker.ts' : new URL('./worker.ts', import.meta.url).href;
 }
 
 interface Slot {

@@ -38,12 +38,12 @@ export const generationModule = (d: svc.GenerationDeps & { tokens: Tokens; db: D
     })
     .get(
       '/api/v1/generation/:taskId',
-      async ({ params, user }) => {
-        const { message, data } = await svc.getTask(d, user, params.taskId);
+      async ({ params, claims }) => {
+        const { message, data } = await svc.getTask(d, claims, params.taskId);
         return ok(message, data);
       },
       {
-        auth: true,
+        claims: true,
         params: t.Object({ taskId: t.String({ maxLength: 100 }) }),
         response: { 200: m.TaskResponse },
         detail: {

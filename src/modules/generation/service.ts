@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { and, asc, eq, inArray } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { Clock } from '../../clock';
 import type { Db } from '../../db/client';
-import { files, tasks } from '../../db/schema';
-import type { AuthUser } from '../../http/auth';
+import { files, tasks, users } from '../../db/schema';
+import { type AuthUser, userOf } from '../../http/auth';
+import type { TokenClaims } from '../../http/tokens';
 import { badRequest, isoUtc } from '../../http/envelope';
 import { notFound } from '../../http/files';
 import type { Storage } from '../../storage/local';
@@ -96,9 +97,46 @@ const ownTask = async (d: GenerationDeps, userId: number, taskId: string) => {
   return task;
 };
 
-export async function getTask(d: GenerationDeps, user: AuthUser, taskId: string) {
-  const task = /^task_[0-9a-f]{20}$/.test(taskId) ? await ownTask(d, user.id, taskId) : undefined;
-  if (!task) throw badRequest('任务不存在');
+const pollQueries = new WeakMap<Db, ReturnType<typeof preparePoll>>();
+
+/** The poll query, prepared once per database: the task, only if the token that asks is still valid. */
+function preparePoll(db: Db) {
+  return db
+    .select({
+      id: tasks.id,
+      status: tasks.status,
+      createdAt: tasks.createdAt,
+      resultUrl: tasks.resultUrl,
+      completedAt: tasks.completedAt,
+      error: tasks.error,
+    })
+    .from(tasks)
+    .innerJoin(users, eq(users.id, tasks.userId))
+    .where(
+      and(
+        eq(tasks.id, sql.placeholder('id')),
+        eq(tasks.userId, sql.placeholder('userId')),
+        eq(tasks.hidden, false),
+        eq(users.tokenVersion, sql.placeholder('version')),
+      ),
+    )
+    .prepare('poll_task');
+}
+
+/**
+ * GET /generation/{id}, the endpoint the client polls every 2 s: one round trip that also checks the token
+ * version (revocation); only when it finds nothing is the token looked at again, to tell 401 from 400.
+ */
+export async function getTask(d: GenerationDeps, claims: TokenClaims, taskId: string) {
+  let poll = pollQueries.get(d.db);
+  if (!poll) pollQueries.set(d.db, (poll = preparePoll(d.db)));
+  const [task] = /^task_[0-9a-f]{20}$/.test(taskId)
+    ? await poll.execute({ id: taskId, userId: claims.userId, version: claims.version })
+    : [];
+  if (!task) {
+    await userOf(d.db, claims); // throws 401 for a revoked token
+    throw badRequest('任务不存在');
+  }
   const data: {
     task_id: string;
     status: string;

@@ -205,6 +205,8 @@ describe('embedded PGlite seed', () => {
     const seed = Bun.file(join(dir, 'seed.tgz'));
     const first = await openDatabase({ kind: 'pglite', dataDir: join(dir, 'pg'), seed });
     expect(await migrate(first.db, migrations)).toEqual([]); // nothing left to apply
+    // sized for one process, not PostgreSQL's server defaults (keeps idle RSS low)
+    expect(JSON.stringify(await first.db.execute(sql`show shared_buffers`))).toContain('16MB');
     await first.db.execute(sql`insert into users (account, email, password_hash, created_at) values ('seeded', 's@example.com', 'x', now())`);
     await first.close();
     // the seed must not be loaded over an existing database

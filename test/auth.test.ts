@@ -1,8 +1,11 @@
-import { describe, expect, test } from 'bun:test';
+import { describe, expect, test, setDefaultTimeout } from 'bun:test';
 import { eq, sql } from 'drizzle-orm';
 import { favorites, users } from '../src/db/schema';
 import { testEnv } from './support/env';
 import { call, newUser, PASSWORD, uniq } from './support/http';
+
+// real hashing, SMTP and generation on 2 cores; Bun 1.4 ignores bunfig's [test] timeout, so it is set per file
+setDefaultTimeout(60_000);
 
 const register = (body: unknown) => call('POST', '/api/v1/auth/register', { body });
 const login = (body: unknown) => call('POST', '/api/v1/auth/login', { body });

@@ -1,4 +1,4 @@
-import { describe, expect, test } from 'bun:test';
+import { describe, expect, test, setDefaultTimeout } from 'bun:test';
 import { probeVideo } from './support/ffprobe';
 import { join } from 'node:path';
 import * as jpeg from 'jpeg-js';
@@ -14,6 +14,9 @@ import {
   type RGBAImage,
 } from '../src/engine/local/index.ts';
 import { inspectMp4, walkBoxes } from '../src/engine/local/video.ts';
+
+// real hashing, SMTP and generation on 2 cores; Bun 1.4 ignores bunfig's [test] timeout, so it is set per file
+setDefaultTimeout(60_000);
 
 const FIX = join(import.meta.dir, 'fixtures', 'engine');
 const readFix = async (name: string) => new Uint8Array(await Bun.file(join(FIX, name)).arrayBuffer());

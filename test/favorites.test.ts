@@ -1,10 +1,13 @@
-import { describe, expect, test } from 'bun:test';
+import { describe, expect, test, setDefaultTimeout } from 'bun:test';
 import { eq, sql } from 'drizzle-orm';
 import { rowsOf } from '../src/db/client';
 import { favorites } from '../src/db/schema';
 import { removeFileNodesByUrl } from '../src/modules/favorites/service';
 import { testEnv } from './support/env';
 import { call, newUser, type TestUser } from './support/http';
+
+// real hashing, SMTP and generation on 2 cores; Bun 1.4 ignores bunfig's [test] timeout, so it is set per file
+setDefaultTimeout(60_000);
 
 const BASE = '/api/v1/user/favorite_list';
 type Node = { id: number; parent_id: number | null; name: string; node_type: string; refer_url?: string };

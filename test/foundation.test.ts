@@ -1,4 +1,4 @@
-import { describe, expect, test } from 'bun:test';
+import { describe, expect, test, setDefaultTimeout } from 'bun:test';
 import { statSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,9 @@ import { renderMigrationsModule } from '../scripts/embed-migrations';
 import { silentLogger } from '../src/logger';
 import { testEnv } from './support/env';
 import { call } from './support/http';
+
+// real hashing, SMTP and generation on 2 cores; Bun 1.4 ignores bunfig's [test] timeout, so it is set per file
+setDefaultTimeout(60_000);
 
 describe('health and envelope', () => {
   test('GET /healthz and /readyz answer code 200', async () => {
@@ -154,6 +157,8 @@ describe('config', () => {
     ['SMTP_URL', 'not a url'],
     ['BODY_LIMIT', '-1'],
     ['WORKERS', '0'],
+    ['WORKER_NICE', '20'],
+    ['WORKER_NICE', '-5'],
     ['TRUST_PROXY', 'maybe'],
   ])('a bad %s (%s) stops start-up with a line naming it', (name, value) => {
     expect(() => loadConfig({ DATA_DIR: dir(), [name]: value })).toThrow(ConfigError);

@@ -1,4 +1,5 @@
-import { afterAll, describe, expect, test } from 'bun:test';
+import { afterAll, describe, expect, test, setDefaultTimeout } from 'bun:test';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { tasks } from '../src/db/schema';
@@ -8,6 +9,9 @@ import { call, newUser, type TestUser } from './support/http';
 import { probeVideo } from './support/ffprobe';
 import { mp4Info, pngSize } from './support/media';
 import { createTask, download, waitTask } from './support/tasks';
+
+// real hashing, SMTP and generation on 2 cores; Bun 1.4 ignores bunfig's [test] timeout, so it is set per file
+setDefaultTimeout(60_000);
 
 /** A small RGB gradient PNG to use as a reference image. */
 async function gradientPng(width: number, height: number): Promise<Uint8Array> {
@@ -55,6 +59,16 @@ describe('generation end to end (real workers, real engine)', () => {
     expect(file.headers.get('content-type')).toBe('image/png');
     expect(Number(file.headers.get('content-length'))).toBe(file.bytes.byteLength);
     expect(pngSize(file.bytes)).toEqual({ width: 320, height: 200 });
+  });
+
+  test('worker threads run at WORKER_NICE (Linux), the HTTP thread at the normal priority', async () => {
+    const env = await testEnv();
+    expect(env.config.workerNice).toBe(19); // the default
+    // the previous test ran a task, so at least one worker has received a job and lowered its priority
+    const niceOf = (tid: string) => Number(readFileSync(`/proc/${process.pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')[16]);
+    const threads = readdirSync(`/proc/${process.pid}/task`);
+    expect(threads.filter((tid) => niceOf(tid) === 19).length).toBeGreaterThanOrEqual(1);
+    expect(niceOf(String(process.pid))).toBe(0);
   });
 
   test('t2i default size is 1024×1024; same prompt+seed ⇒ same bytes, other seed ⇒ other bytes', async () => {

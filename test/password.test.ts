@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, test } from 'bun:test';
+import { afterEach, describe, expect, test, setDefaultTimeout } from 'bun:test';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,9 @@ import { jwt } from '@elysiajs/jwt';
 import { testEnv } from './support/env';
 import { resetCodeIn } from './support/mail';
 import { call, newUser, PASSWORD, type TestUser, uniq } from './support/http';
+
+// real hashing, SMTP and generation on 2 cores; Bun 1.4 ignores bunfig's [test] timeout, so it is set per file
+setDefaultTimeout(60_000);
 
 const forgot = (email: string, headers: Record<string, string> = {}) =>
   call('POST', '/api/v1/auth/forgot-password', { body: { email }, headers });
@@ -301,6 +304,21 @@ describe('bearer token (HTTP 401)', () => {
     expect((await call('POST', '/api/v1/user/reset-email', { token: valid, body: { new_email: `${uniq()}@example.com` } })).status).toBe(200);
     const foreign = await sign('another-secret-another-secret-another')({ sub: claims.sub, ver: claims.ver, exp: Math.floor(Date.now() / 1000) + 60 });
     await expect401({ authorization: `Bearer ${foreign}` });
+  });
+
+  test('a token that was accepted (and is remembered as verified) is refused once it expires', async () => {
+    const env = await testEnv();
+    const u = await newUser('expl');
+    const claims = JSON.parse(Buffer.from(u.token.split('.')[1], 'base64url').toString());
+    const sign = (jwt({ name: 'jwt', secret: env.config.jwtSecret }).decorator as any).jwt.sign as (p: object) => Promise<string>;
+    const exp = Math.floor(Date.now() / 1000) + 2;
+    const short = await sign({ sub: claims.sub, ver: claims.ver, exp });
+    const me = () => call('GET', '/api/v1/user/favorite_list', { token: short });
+    expect((await me()).status).toBe(200);
+    expect((await me()).status).toBe(200);
+    await Bun.sleep(exp * 1000 - Date.now() + 50);
+    await expect401({ authorization: `Bearer ${short}` });
+    expect((await me()).status).toBe(401);
   });
 });
 

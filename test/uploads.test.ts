@@ -1,4 +1,4 @@
-import { describe, expect, test } from 'bun:test';
+import { describe, expect, test, setDefaultTimeout } from 'bun:test';
 import { readdirSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { eq, sql } from 'drizzle-orm';
@@ -8,6 +8,9 @@ import { testEnv } from './support/env';
 import { call, newUser } from './support/http';
 import { pngSize } from './support/media';
 import { createTask, download, waitTask } from './support/tasks';
+
+// real hashing, SMTP and generation on 2 cores; Bun 1.4 ignores bunfig's [test] timeout, so it is set per file
+setDefaultTimeout(60_000);
 
 const fixture = (name: string) => Bun.file(join(import.meta.dir, 'fixtures', name)).bytes();
 

@@ -18,10 +18,21 @@ interface Signer {
   verify(token: string): Promise<Record<string, unknown> | false>;
 }
 
-/** HS256 tokens through @elysiajs/jwt; `sub` is the user id, `ver` the token version. */
+/** How many verified tokens are remembered (about 200 bytes each). */
+export const VERIFIED_CACHE_MAX = 10_000;
+
+/**
+ * HS256 tokens through @elysiajs/jwt; `sub` is the user id, `ver` the token version.
+ *
+ * A token that verified once is remembered until its `exp` (bounded, oldest forgotten first): a client polls
+ * with the same token every 2 s, and checking the signature again (jose imports the key on every call) was
+ * the largest cost of the poll endpoint. The cache only saves the signature check: expiry is checked on every
+ * use, and revocation (the token version) is checked against the database by the routes as before.
+ */
 export function createTokens(secret: string, ttlSeconds: number, clock: Clock): Tokens {
   const plugin = jwt({ name: 'jwt', secret, alg: 'HS256' });
   const signer = (plugin.decorator as unknown as { jwt: Signer }).jwt;
+  const verified = new Map<string, { claims: TokenClaims; exp: number }>();
   return {
     async issue({ userId, version }) {
       const exp = Math.floor(clock.now().getTime() / 1000) + ttlSeconds;
@@ -29,13 +40,23 @@ export function createTokens(secret: string, ttlSeconds: number, clock: Clock): 
       return { token, expiresAt: new Date(exp * 1000) };
     },
     async verify(token) {
+      const hit = verified.get(token);
+      if (hit) {
+        // the same time source as jose's own exp check
+        if (hit.exp > Date.now() / 1000) return hit.claims;
+        verified.delete(token);
+        return null;
+      }
       const payload = await signer.verify(token);
       if (!payload) return null;
       const userId = Number(payload.sub);
       const version = payload.ver;
       if (!Number.isSafeInteger(userId) || userId <= 0 || typeof version !== 'number') return null;
       if (typeof payload.exp !== 'number') return null;
-      return { userId, version };
+      const claims = { userId, version };
+      if (verified.size >= VERIFIED_CACHE_MAX) verified.delete(verified.keys().next().value as string);
+      verified.set(token, { claims, exp: payload.exp });
+      return claims;
     },
   };
 }

@@ -24,6 +24,8 @@ export interface Config {
   uploadMaxPixels: number;
   /** generation workers */
   workers: number;
+  /** nice value (0–19) of the worker threads: generation yields the CPU to the HTTP thread */
+  workerNice: number;
   /** a claimed task's lease in ms; a task whose lease runs out (its worker or instance died) is re-queued */
   taskLeaseMs: number;
   /** claims of one task before it is failed rather than re-queued */
@@ -134,6 +136,7 @@ export function loadConfig(env: Env = process.env): Config {
     uploadMaxBytes: opt('UPLOAD_MAX_BYTES', parseSize, 20 * 1024 * 1024),
     uploadMaxPixels: opt('UPLOAD_MAX_PIXELS', (n, r) => parseInteger(n, r, 1, 1_000_000_000), 40_000_000),
     workers: opt('WORKERS', (n, r) => parseInteger(n, r, 1, 256), Math.max(1, availableParallelism())),
+    workerNice: opt('WORKER_NICE', (n, r) => parseInteger(n, r, 0, 19), 19),
     taskLeaseMs: opt('TASK_LEASE', parseDuration, 60) * 1000,
     taskMaxAttempts: opt('TASK_MAX_ATTEMPTS', (n, r) => parseInteger(n, r, 1, 100), 3),
     taskTimeoutMs: opt('TASK_TIMEOUT', parseDuration, 300) * 1000,

@@ -36,6 +36,7 @@ export async function startServer(config: Config, log: Logger) {
     clock,
     log,
     size: config.workers,
+    nice: config.workerNice,
     leaseMs: config.taskLeaseMs,
     maxAttempts: config.taskMaxAttempts,
     taskTimeoutMs: config.taskTimeoutMs,

@@ -21,6 +21,11 @@ export interface PoolOptions {
   taskTimeoutMs: number;
   /** how often to look for work queued by other instances (new tasks here call wake()) */
   pollMs: number;
+  /**
+   * nice value (0–19) of each worker thread, so that generation on every core does not slow the HTTP thread
+   * (default 0: unchanged)
+   */
+  nice?: number;
   /** worker entry; defaults to the built-in engine worker */
   workerUrl?: string;
 }
@@ -150,6 +155,7 @@ export function createWorkerPool(o: PoolOptions): WorkerPool {
         prompt: task.prompt,
         parameters: task.parameters,
         references,
+        nice: o.nice ?? 0,
       };
       result = await new Promise<JobResult>((resolve) => {
         const timer = setTimeout(() => {

@@ -5,6 +5,8 @@ export interface JobRequest {
   prompt: string;
   parameters: Record<string, unknown>;
   references: Uint8Array[];
+  /** the nice value the worker thread should run at (Linux; ignored elsewhere) */
+  nice: number;
 }
 
 export type JobResult =

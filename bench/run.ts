@@ -1,0 +1,586 @@
+// The benchmark: `bun run bench` (options: --quick, --no-build, --out <file>).
+//
+// Builds the compiled binary, starts it against PostgreSQL (DATABASE_URL) and on its embedded default (PGlite),
+// starts the floor (bench/floor.ts: bare Bun.serve + postgres.js on the same database), seeds the same data
+// through the HTTP API, drives each endpoint with wrk (project and floor interleaved, alternating order), and
+// measures poll latency while every worker generates, engine speed, first start, idle memory and binary size.
+// Writes bench/RESULTS.md. Needs wrk (installed with apt-get when missing and allowed) and PostgreSQL
+// (BENCH_PG_ADMIN_URL, default postgres://postgres@127.0.0.1:5432/postgres; scratch databases are created and
+// dropped).
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import postgres from 'postgres';
+
+const ROOT = join(import.meta.dir, '..');
+const argv = process.argv.slice(2);
+const QUICK = argv.includes('--quick');
+const NO_BUILD = argv.includes('--no-build');
+/** --skip start,engine,load: leave parts out while working on the others (RESULTS.md then says so) */
+const SKIP = new Set(argv.includes('--skip') ? argv[argv.indexOf('--skip') + 1].split(',') : []);
+const OUT = argv.includes('--out') ? argv[argv.indexOf('--out') + 1] : join(ROOT, 'bench', 'RESULTS.md');
+const ADMIN_URL = process.env.BENCH_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const BIN = join(ROOT, 'dist', 'aigc-server');
+const SECRET = 'bench-secret-0123456789abcdefghijklmnopqrstuvwxyz';
+const PASSWORD = 'Bench@1234';
+const ROUNDS = QUICK ? 1 : 3;
+const SECONDS = QUICK ? 2 : 5;
+const WORK = mkdtempSync(join(tmpdir(), 'aigc-bench-'));
+
+const log = (...a: unknown[]) => console.log('[bench]', ...a);
+const sleep = (ms: number) => Bun.sleep(ms);
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const fmt = (n: number, d = 1) => n.toFixed(d);
+
+function run(cmd: string[], opts: { cwd?: string; env?: Record<string, string> } = {}) {
+  const p = Bun.spawnSync(cmd, { cwd: opts.cwd ?? ROOT, env: { ...process.env, ...opts.env }, stdout: 'pipe', stderr: 'pipe' });
+  return { code: p.exitCode, out: p.stdout.toString(), err: p.stderr.toString() };
+}
+
+// ------------------------------------------------------------------ tools and build
+
+function ensureWrk() {
+  if (Bun.which('wrk')) return;
+  log('wrk not found; installing it with apt-get');
+  if (process.getuid?.() === 0 && Bun.which('apt-get')) {
+    run(['apt-get', 'update']);
+    run(['apt-get', 'install', '-y', 'wrk']);
+  }
+  if (!Bun.which('wrk')) throw new Error('bench needs wrk (Debian: apt-get install wrk)');
+}
+
+function build() {
+  if (NO_BUILD && existsSync(BIN)) return;
+  log('building the binary (bun run build)');
+  const r = run([process.execPath, 'run', 'scripts/build.ts']);
+  if (r.code !== 0) throw new Error(`build failed:\n${r.out}\n${r.err}`);
+}
+
+// ------------------------------------------------------------------ processes
+
+interface Server {
+  name: string;
+  proc: Bun.Subprocess;
+  base: string;
+  readyMs: number;
+  stop(): Promise<void>;
+}
+
+let nextPort = 4300 + (process.pid % 500);
+const port = () => nextPort++;
+
+async function start(name: string, cmd: string[], env: Record<string, string>, readyPath: string): Promise<Server> {
+  const p = port();
+  const logFile = join(WORK, `${name.replace(/\W+/g, '_')}-${p}.log`);
+  const t0 = performance.now();
+  const proc = Bun.spawn(cmd, {
+    cwd: ROOT,
+    env: { ...process.env, PORT: String(p), HOST: '127.0.0.1', ...env },
+    stdout: Bun.file(logFile),
+    stderr: Bun.file(`${logFile}.err`),
+  });
+  const base = `http://127.0.0.1:${p}`;
+  for (;;) {
+    try {
+      const res = await fetch(base + readyPath);
+      if (res.status === 200) break;
+    } catch {}
+    if (proc.exitCode !== null) throw new Error(`${name} exited (${proc.exitCode}): ${readFileSync(`${logFile}.err`, "utf8")}`);
+    if (performance.now() - t0 > 60_000) throw new Error(`${name} not ready in 60 s`);
+    await sleep(5);
+  }
+  const readyMs = performance.now() - t0;
+  return {
+    name,
+    proc,
+    base,
+    readyMs,
+    async stop() {
+      proc.kill('SIGTERM');
+      await Promise.race([proc.exited, sleep(15_000)]);
+      if (proc.exitCode === null) proc.kill('SIGKILL');
+    },
+  };
+}
+
+const rssMB = (pid: number) => {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+};
+
+const project = (name: string, dataDir: string, databaseUrl?: string) =>
+  start(
+    name,
+    [BIN],
+    { DATA_DIR: dataDir, JWT_SECRET: SECRET, ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { DATABASE_URL: '' }) },
+    '/readyz',
+  );
+
+// ------------------------------------------------------------------ PostgreSQL scratch databases
+
+const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+const scratch: string[] = [];
+async function scratchDb(tag: string): Promise<string> {
+  const name = `aigc_bench_${tag}_${process.pid}`;
+  await admin.unsafe(`drop database if exists ${name}`);
+  await admin.unsafe(`create database ${name}`);
+  scratch.push(name);
+  const u = new URL(ADMIN_URL);
+  u.pathname = `/${name}`;
+  return u.toString();
+}
+
+// ------------------------------------------------------------------ HTTP helpers and seeding
+
+async function api(base: string, method: string, path: string, body?: unknown, token?: string) {
+  const headers: Record<string, string> = {};
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(base + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const json = (await res.json()) as { code: number; message: string; data?: any };
+  if (res.status !== 200 || json.code !== 200) throw new Error(`${method} ${path}: HTTP ${res.status} ${JSON.stringify(json).slice(0, 300)}`);
+  return json.data;
+}
+
+let userSeq = 0;
+async function newUser(base: string, tag: string) {
+  const account = `b${tag}${process.pid}x${userSeq++}`;
+  await api(base, 'POST', '/api/v1/auth/register', { account, email: `${account}@bench.local`, password: PASSWORD });
+  const { token } = await api(base, 'POST', '/api/v1/auth/login', { account, password: PASSWORD });
+  const [root] = await api(base, 'GET', '/api/v1/user/favorite_list', undefined, token);
+  return { account, token: token as string, root: root.id as number };
+}
+
+/** 1,000 batch items: 10 folders under `parentId`, 99 files in each. */
+function batchItems(parentId: number) {
+  const items: object[] = [];
+  let temp = 1;
+  for (let f = 0; f < 10; f++) {
+    const folder = temp++;
+    items.push({ temp_id: folder, parent_id: parentId, name: `folder ${f}`, node_type: 'folder' });
+    for (let i = 0; i < 99; i++) {
+      items.push({ temp_id: temp++, parent_temp_id: folder, name: `image ${f}-${i}.png`, node_type: 'file', refer_url: `/generated_outputs/task_${String(f * 100 + i).padStart(20, '0')}.png` });
+    }
+  }
+  return { items };
+}
+
+/** 10,000 nodes under `parentId` (a folder, then 10 batches). Returns the folder's id. */
+async function seedFavorites(base: string, token: string, parentId: number, tenBatches = 10) {
+  for (let b = 0; b < tenBatches; b++) await api(base, 'POST', '/api/v1/user/favorite_list/batch', batchItems(parentId), token);
+}
+
+/** `n` real generations (tiny t2i) so that the history holds n completed records with result files. */
+async function seedHistory(base: string, token: string, n: number) {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i += 20) {
+    const chunk = await Promise.all(
+      Array.from({ length: Math.min(20, n - i) }, (_, k) =>
+        api(base, 'POST', '/api/v1/generation', { type: 't2i', prompt: `history ${i + k}`, parameters: { width: 64, height: 64 } }, token),
+      ),
+    );
+    ids.push(...chunk.map((c) => c.task_id));
+  }
+  for (;;) {
+    const list = (await api(base, 'GET', '/api/v1/user/generation_list', undefined, token)) as { status: string }[];
+    if (list.length === n && list.every((r) => r.status === 'completed')) return ids;
+    if (list.some((r) => r.status === 'failed')) throw new Error('a seeded generation failed');
+    await sleep(200);
+  }
+}
+
+// ------------------------------------------------------------------ wrk
+
+interface Load {
+  method?: 'GET' | 'POST' | 'DELETE';
+  path: string;
+  body?: unknown;
+  token?: string;
+  conns: number;
+  seconds: number;
+  /** pause per connection between requests (ms): a paced, client-like load instead of a closed loop */
+  delayMs?: number;
+}
+interface LoadResult {
+  rps: number;
+  p50: number;
+  p99: number;
+  requests: number;
+  errors: number;
+}
+
+let scriptSeq = 0;
+function wrk(base: string, l: Load): LoadResult {
+  const dir = WORK;
+  const n = scriptSeq++;
+  const lines = [`wrk.method = "${l.method ?? 'GET'}"`];
+  if (l.body !== undefined) {
+    const bodyFile = join(dir, `body-${n}.json`);
+    writeFileSync(bodyFile, JSON.stringify(l.body));
+    lines.push(`local f = io.open("${bodyFile}", "rb"); wrk.body = f:read("*a"); f:close()`);
+    lines.push('wrk.headers["Content-Type"] = "application/json"');
+  }
+  if (l.token) lines.push(`wrk.headers["Authorization"] = "Bearer ${l.token}"`);
+  if (l.delayMs) lines.push(`function delay() return ${l.delayMs} end`);
+  lines.push(
+    'done = function(s, lat, req)',
+    '  local e = s.errors',
+    '  io.write(string.format("RESULT %d %d %d %d %d %d\\n", s.requests, s.duration, lat:percentile(50), lat:percentile(99), e.connect + e.read + e.write + e.timeout, e.status))',
+    'end',
+  );
+  const script = join(dir, `script-${n}.lua`);
+  writeFileSync(script, lines.join('\n'));
+  const r = run(['wrk', '-t1', `-c${l.conns}`, `-d${l.seconds}s`, '--timeout', '10s', '-s', script, base + l.path]);
+  const m = /RESULT (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)/.exec(r.out);
+  if (!m) throw new Error(`wrk failed: ${r.out}\n${r.err}`);
+  const [requests, durationUs, p50, p99, errors, status] = m.slice(1).map(Number);
+  if (errors + status > 0) throw new Error(`${l.method ?? 'GET'} ${l.path}: ${errors} socket errors, ${status} non-2xx/3xx answers`);
+  return { rps: requests / (durationUs / 1e6), p50: p50 / 1000, p99: p99 / 1000, requests, errors };
+}
+
+// ------------------------------------------------------------------ scenarios
+
+interface Target {
+  base: string;
+  poll: { token: string; taskId: string };
+  list: { token: string };
+  fav: { token: string };
+  login: { account: string };
+  /** a fresh user per batch round (its root id) */
+  batchUser(): Promise<{ token: string; root: number }>;
+}
+
+interface Scenario {
+  key: string;
+  label: string;
+  conns: number;
+  load(t: Target): Promise<Load>;
+}
+
+const scenarios: Scenario[] = [
+  {
+    key: 'poll',
+    label: 'GET /api/v1/generation/{id} (poll)',
+    conns: 32,
+    load: async (t) => ({ path: `/api/v1/generation/${t.poll.taskId}`, token: t.poll.token, conns: 32, seconds: SECONDS }),
+  },
+  {
+    key: 'history',
+    label: 'GET /api/v1/user/generation_list (1,000 records)',
+    conns: 1,
+    load: async (t) => ({ path: '/api/v1/user/generation_list', token: t.list.token, conns: 1, seconds: SECONDS }),
+  },
+  {
+    key: 'favorites',
+    label: 'GET /api/v1/user/favorite_list (10,001 nodes)',
+    conns: 1,
+    load: async (t) => ({ path: '/api/v1/user/favorite_list', token: t.fav.token, conns: 1, seconds: SECONDS }),
+  },
+  {
+    key: 'batch',
+    label: 'POST /api/v1/user/favorite_list/batch (1,000 items)',
+    conns: 1,
+    load: async (t) => {
+      const u = await t.batchUser();
+      return { method: 'POST', path: '/api/v1/user/favorite_list/batch', body: batchItems(u.root), token: u.token, conns: 1, seconds: SECONDS };
+    },
+  },
+  {
+    key: 'login',
+    label: 'POST /api/v1/auth/login (argon2id)',
+    conns: 4,
+    load: async (t) => ({ method: 'POST', path: '/api/v1/auth/login', body: { account: t.login.account, password: PASSWORD }, conns: 4, seconds: SECONDS }),
+  },
+];
+
+async function prepareTarget(base: string, tag: string): Promise<Target> {
+  const t0 = performance.now();
+  const poll = await newUser(base, `${tag}p`);
+  const [taskId] = await seedHistory(base, poll.token, 1);
+  const list = await newUser(base, `${tag}l`);
+  await seedHistory(base, list.token, 1000);
+  const fav = await newUser(base, `${tag}f`);
+  await seedFavorites(base, fav.token, fav.root);
+  const nodes = (await api(base, 'GET', '/api/v1/user/favorite_list', undefined, fav.token)) as unknown[];
+  if (nodes.length !== 10_001) throw new Error(`expected 10,001 favorite nodes, got ${nodes.length}`);
+  const login = await newUser(base, `${tag}a`);
+  log(`seeded ${tag} in ${fmt((performance.now() - t0) / 1000)} s`);
+  return {
+    base,
+    poll: { token: poll.token, taskId },
+    list,
+    fav,
+    login,
+    batchUser: () => newUser(base, `${tag}b`),
+  };
+}
+
+/** The floor answers with the same data as the project for the same user (it reads the same rows). */
+async function checkFloorAgrees(project: Target, floorBase: string) {
+  const same = async (path: string, token: string) => {
+    const a = await api(project.base, 'GET', path, undefined, token);
+    const b = await api(floorBase, 'GET', path, undefined, token);
+    if (JSON.stringify(a) !== JSON.stringify(b)) throw new Error(`floor and project differ on ${path}: ${JSON.stringify(a).slice(0, 200)} vs ${JSON.stringify(b).slice(0, 200)}`);
+  };
+  await same(`/api/v1/generation/${project.poll.taskId}`, project.poll.token);
+  await same('/api/v1/user/generation_list', project.list.token);
+  await same('/api/v1/user/favorite_list', project.fav.token);
+  const u = await project.batchUser();
+  const floorMap = (await api(floorBase, 'POST', '/api/v1/user/favorite_list/batch', batchItems(u.root), u.token)).mapping;
+  const projMap = (await api(project.base, 'POST', '/api/v1/user/favorite_list/batch', batchItems(u.root), u.token)).mapping;
+  if (Object.keys(floorMap).length !== 1000 || Object.keys(projMap).length !== 1000) throw new Error('batch mapping size');
+  await api(floorBase, 'POST', '/api/v1/auth/login', { account: project.login.account, password: PASSWORD });
+}
+
+interface Row {
+  label: string;
+  server: string;
+  conns: number;
+  r: LoadResult;
+  floor?: LoadResult;
+}
+
+async function compare(targets: { name: string; target: Target }[], floor: { base: string; target: Target } | null) {
+  const rows: Row[] = [];
+  for (const sc of scenarios) {
+    const runs = new Map<string, LoadResult[]>();
+    const add = (k: string, r: LoadResult) => runs.set(k, [...(runs.get(k) ?? []), r]);
+    for (let round = 0; round < ROUNDS; round++) {
+      // alternate who goes first, so drift (caches, table growth) does not favour one side
+      const order = round % 2 === 0 ? [...targets.map((t) => t.name), 'floor'] : ['floor', ...targets.map((t) => t.name)];
+      for (const who of order) {
+        if (who === 'floor') {
+          if (!floor) continue;
+          // the floor serves the PostgreSQL project's users (same database)
+          add('floor', wrk(floor.base, await sc.load(floor.target)));
+        } else {
+          const t = targets.find((x) => x.name === who)!.target;
+          add(who, wrk(t.base, await sc.load(t)));
+        }
+      }
+    }
+    const agg = (rs: LoadResult[]): LoadResult => ({
+      rps: median(rs.map((r) => r.rps)),
+      p50: median(rs.map((r) => r.p50)),
+      p99: median(rs.map((r) => r.p99)),
+      requests: rs.reduce((s, r) => s + r.requests, 0),
+      errors: 0,
+    });
+    const f = runs.get('floor');
+    for (const t of targets) {
+      rows.push({ label: sc.label, server: t.name, conns: sc.conns, r: agg(runs.get(t.name)!), floor: f ? agg(f) : undefined });
+    }
+    if (f) rows.push({ label: sc.label, server: 'floor', conns: sc.conns, r: agg(f) });
+    log(sc.key, rows.slice(-targets.length - 1).map((x) => `${x.server} ${fmt(x.r.rps, 0)} rps p50 ${fmt(x.r.p50, 2)} p99 ${fmt(x.r.p99, 2)} ms`).join(' | '));
+  }
+  return rows;
+}
+
+/** Poll p99 at a client-like pace (32 connections, 10 ms pause each) while idle and while every worker generates. */
+async function pollUnderLoad(t: Target, workers: number) {
+  const paced = { path: `/api/v1/generation/${t.poll.taskId}`, token: t.poll.token, conns: 32, seconds: SECONDS * 2, delayMs: 10 };
+  const idle = wrk(t.base, paced);
+  const u = await newUser(t.base, 'load');
+  // enough 4 s 512² videos to keep every worker busy for longer than the measurement
+  const videos = workers * Math.ceil((SECONDS * 2 + 5) / 1.2);
+  for (let i = 0; i < videos; i++) {
+    await api(t.base, 'POST', '/api/v1/generation', { type: 't2v', prompt: `busy ${i}`, parameters: { width: 512, height: 512, duration: 4, fps: 24 } }, u.token);
+  }
+  await sleep(500);
+  const busy = wrk(t.base, paced);
+  const list = (await api(t.base, 'GET', '/api/v1/user/generation_list', undefined, u.token)) as { status: string }[];
+  const stillQueued = list.filter((r) => r.status === 'processing').length;
+  if (stillQueued < workers) throw new Error(`workers ran out of work during the measurement (${stillQueued} left)`);
+  // let the queue drain so that later measurements are idle again
+  for (;;) {
+    const l = (await api(t.base, 'GET', '/api/v1/user/generation_list', undefined, u.token)) as { status: string }[];
+    if (l.every((r) => r.status !== 'processing')) break;
+    await sleep(500);
+  }
+  return { idle, busy, videos, stillQueued };
+}
+
+async function deleteSubtree(t: Target, runs: number) {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const u = await newUser(t.base, 'del');
+    const { mapping } = await api(t.base, 'POST', '/api/v1/user/favorite_list/batch', { items: [{ temp_id: 1, parent_id: u.root, name: 'big', node_type: 'folder' }] }, u.token);
+    const top = mapping['1'] as number;
+    await seedFavorites(t.base, u.token, top);
+    const t0 = performance.now();
+    const removed = (await api(t.base, 'DELETE', `/api/v1/user/favorite_list/${top}`, undefined, u.token)) as unknown[];
+    times.push(performance.now() - t0);
+    if (removed.length !== 10_001) throw new Error(`delete removed ${removed.length} nodes`);
+  }
+  return median(times);
+}
+
+// ------------------------------------------------------------------ start-up and memory
+
+async function startup(mode: 'embedded' | 'postgres', runs: number) {
+  const first: number[] = [];
+  const again: number[] = [];
+  const rss: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const dir = mkdtempSync(join(WORK, `start-${mode}-`));
+    const url = mode === 'postgres' ? await scratchDb(`start${i}`) : undefined;
+    const s1 = await project(`${mode}-first`, dir, url);
+    first.push(s1.readyMs);
+    await sleep(3000);
+    rss.push(rssMB(s1.proc.pid));
+    await s1.stop();
+    const s2 = await project(`${mode}-again`, dir, url);
+    again.push(s2.readyMs);
+    await s2.stop();
+  }
+  return { first: median(first), again: median(again), rss: median(rss), firstAll: first, rssAll: rss };
+}
+
+function engine() {
+  const r = run([process.execPath, 'bench/engine.ts', QUICK ? '2' : '5']);
+  if (r.code !== 0) throw new Error(`engine bench failed: ${r.err}`);
+  return JSON.parse(r.out.trim().split('\n').pop()!) as { name: string; runs: number; medianMs: number; minMs: number; maxMs: number; bytes: number }[];
+}
+
+// ------------------------------------------------------------------ main
+
+async function main() {
+  ensureWrk();
+  build();
+  const binMB = statSync(BIN).size / 1024 / 1024;
+  const started = new Date();
+  const pgVersion = (await admin`select version()`)[0].version as string;
+  const workers = cpus().length;
+
+  log('start-up and idle memory');
+  const none = { first: NaN, again: NaN, rss: NaN, firstAll: [], rssAll: [] };
+  const startEmbedded = SKIP.has('start') ? none : await startup('embedded', QUICK ? 1 : 3);
+  const startPg = SKIP.has('start') ? none : await startup('postgres', QUICK ? 1 : 3);
+  log(`embedded first start ${fmt(startEmbedded.first, 0)} ms, idle RSS ${fmt(startEmbedded.rss)} MB; postgres ${fmt(startPg.first, 0)} ms, ${fmt(startPg.rss)} MB`);
+
+  log('engine');
+  const eng = SKIP.has('engine') ? [{ name: 't2i', runs: 0, medianMs: NaN, minMs: NaN, maxMs: NaN, bytes: 0 }, { name: 't2v', runs: 0, medianMs: NaN, minMs: NaN, maxMs: NaN, bytes: 0 }] : engine();
+
+  log('HTTP: project on PostgreSQL, project embedded, floor');
+  const pgUrl = await scratchDb('http');
+  const pgProject = await project('project-postgres', mkdtempSync(join(WORK, 'pg-')), pgUrl);
+  const embProject = await project('project-embedded', mkdtempSync(join(WORK, 'emb-')));
+  const floor = await start('floor', [process.execPath, 'bench/floor.ts'], { DATABASE_URL: pgUrl, JWT_SECRET: SECRET }, '/healthz');
+  const pgTarget = await prepareTarget(pgProject.base, 'pg');
+  const embTarget = await prepareTarget(embProject.base, 'em');
+  await checkFloorAgrees(pgTarget, floor.base);
+  const floorTarget: Target = { ...pgTarget, base: floor.base };
+  const rows = await compare(
+    [
+      { name: 'project (PostgreSQL)', target: pgTarget },
+      { name: 'project (embedded)', target: embTarget },
+    ],
+    { base: floor.base, target: floorTarget },
+  );
+  await floor.stop();
+
+  log('delete of a 10,000-node subtree');
+  const delPg = await deleteSubtree(pgTarget, QUICK ? 1 : 3);
+  const delEmb = await deleteSubtree(embTarget, QUICK ? 1 : 3);
+
+  log('poll while every worker generates');
+  const noLoad = { idle: { rps: NaN, p50: NaN, p99: NaN, requests: 0, errors: 0 }, busy: { rps: NaN, p50: NaN, p99: NaN, requests: 0, errors: 0 }, videos: 0, stillQueued: 0 };
+  const loadPg = SKIP.has('load') ? noLoad : await pollUnderLoad(pgTarget, workers);
+  const loadEmb = SKIP.has('load') ? noLoad : await pollUnderLoad(embTarget, workers);
+  const rssAfter = { pg: rssMB(pgProject.proc.pid), emb: rssMB(embProject.proc.pid) };
+  await pgProject.stop();
+  await embProject.stop();
+
+  // ---------------------------------------------------------------- report
+  const pick = (label: string, server: string) => rows.find((r) => r.label.startsWith(label) && r.server === server)!;
+  const pollPg = pick('GET /api/v1/generation/', 'project (PostgreSQL)');
+  const favPg = pick('GET /api/v1/user/favorite_list', 'project (PostgreSQL)');
+  const favEmb = pick('GET /api/v1/user/favorite_list', 'project (embedded)');
+  const batchPg = pick('POST /api/v1/user/favorite_list/batch', 'project (PostgreSQL)');
+  const batchEmb = pick('POST /api/v1/user/favorite_list/batch', 'project (embedded)');
+  const t2i = eng.find((e) => e.name.startsWith('t2i'))!;
+  const t2v = eng.find((e) => e.name.startsWith('t2v'))!;
+  const ok = (b: boolean) => (b ? 'met' : '**missed**');
+  const targets: [string, string, boolean][] = [
+    ['Poll throughput ≥ 0.75 × floor (PostgreSQL)', `${fmt(pollPg.r.rps / pollPg.floor!.rps, 2)} × (${fmt(pollPg.r.rps, 0)} vs ${fmt(pollPg.floor!.rps, 0)} req/s)`, pollPg.r.rps / pollPg.floor!.rps >= 0.75],
+    ['Poll p99 ≤ 2 × floor p99 (PostgreSQL)', `${fmt(pollPg.r.p99 / pollPg.floor!.p99, 2)} × (${fmt(pollPg.r.p99, 2)} vs ${fmt(pollPg.floor!.p99, 2)} ms)`, pollPg.r.p99 / pollPg.floor!.p99 <= 2],
+    ['Poll p99 while all workers generate ≤ 1.5 × idle (PostgreSQL)', `${fmt(loadPg.busy.p99 / loadPg.idle.p99, 2)} × (${fmt(loadPg.busy.p99, 2)} vs ${fmt(loadPg.idle.p99, 2)} ms)`, loadPg.busy.p99 / loadPg.idle.p99 <= 1.5],
+    ['Poll p99 while all workers generate ≤ 1.5 × idle (embedded)', `${fmt(loadEmb.busy.p99 / loadEmb.idle.p99, 2)} × (${fmt(loadEmb.busy.p99, 2)} vs ${fmt(loadEmb.idle.p99, 2)} ms)`, loadEmb.busy.p99 / loadEmb.idle.p99 <= 1.5],
+    ['Embedded first start (empty data dir) to ready ≤ 1.5 s', `${fmt(startEmbedded.first, 0)} ms`, startEmbedded.first <= 1500],
+    ['Embedded idle RSS ≤ 250 MB', `${fmt(startEmbedded.rss)} MB`, startEmbedded.rss <= 250],
+    ['PostgreSQL mode idle RSS ≤ 120 MB', `${fmt(startPg.rss)} MB`, startPg.rss <= 120],
+    ['Favorites GET 10,000 nodes ≤ 50 ms (p50, PostgreSQL / embedded)', `${fmt(favPg.r.p50, 1)} / ${fmt(favEmb.r.p50, 1)} ms`, Math.max(favPg.r.p50, favEmb.r.p50) <= 50],
+    ['Favorites batch of 1,000 ≤ 300 ms (p50, PostgreSQL / embedded)', `${fmt(batchPg.r.p50, 1)} / ${fmt(batchEmb.r.p50, 1)} ms`, Math.max(batchPg.r.p50, batchEmb.r.p50) <= 300],
+    ['Favorites delete of a 10,000-node subtree ≤ 200 ms (PostgreSQL / embedded)', `${fmt(delPg, 1)} / ${fmt(delEmb, 1)} ms`, Math.max(delPg, delEmb) <= 200],
+    ['Engine t2i 1024² ≤ 0.5 s (median)', `${fmt(t2i.medianMs, 0)} ms`, t2i.medianMs <= 500],
+    ['Engine t2v 4 s 24 fps 512² ≤ 2 s (median)', `${fmt(t2v.medianMs, 0)} ms`, t2v.medianMs <= 2000],
+  ];
+
+  const md: string[] = [];
+  md.push('# Benchmark results', '');
+  md.push(`Written by \`bun run bench\`${QUICK ? ' --quick (short runs: figures are indicative only)' : ''} (bench/run.ts). Do not edit by hand.`, '');
+  if (SKIP.size) md.push(`**Partial run: ${[...SKIP].join(', ')} skipped.**`, '');
+  md.push('## Machine and versions', '');
+  md.push(`- date: ${started.toISOString()}`);
+  md.push(`- CPU: ${cpus()[0]?.model ?? '?'} × ${cpus().length}, memory ${fmt(totalmem() / 2 ** 30, 0)} GiB, Linux ${run(['uname', '-r']).out.trim()}`);
+  md.push(`- Bun ${Bun.version} (the binary is built with it); PostgreSQL: ${pgVersion.split(' on ')[0]}; PGlite ${pkgVersion('@electric-sql/pglite')}; Elysia ${pkgVersion('elysia')}; postgres.js ${pkgVersion('postgres')}`);
+  md.push(`- load generator: ${(run(['wrk', '-v']).out + run(['wrk', '-v']).err).split('\n')[0].trim()} (one thread), running on the same machine; generation workers: ${workers}`);
+  md.push(`- each HTTP figure is the median of ${ROUNDS} interleaved ${SECONDS} s runs (project and floor alternate, order flipped every round)`, '');
+  md.push('## Targets', '', '| target | measured | |', '|---|---|---|');
+  for (const [t, m, b] of targets) md.push(`| ${t} | ${m} | ${ok(b)} |`);
+  md.push('', '## HTTP: project vs floor', '');
+  md.push(
+    'The floor (bench/floor.ts) is a bare `Bun.serve` that verifies the HS256 token and runs one postgres.js prepared query per ' +
+      'request (the batch: a parent check, an id reservation and one multi-row insert), against the same PostgreSQL database as ' +
+      '"project (PostgreSQL)". The embedded rows are the project on its own PGlite, compared with the same floor.',
+    '',
+  );
+  md.push('| endpoint | server | connections | req/s | p50 ms | p99 ms | req/s ÷ floor | p99 ÷ floor |', '|---|---|---:|---:|---:|---:|---:|---:|');
+  for (const r of rows) {
+    const ratio = r.floor ? `${fmt(r.r.rps / r.floor.rps, 2)}` : '';
+    const pr = r.floor ? `${fmt(r.r.p99 / r.floor.p99, 2)}` : '';
+    md.push(`| ${r.label} | ${r.server} | ${r.conns} | ${fmt(r.r.rps, 0)} | ${fmt(r.r.p50, 2)} | ${fmt(r.r.p99, 2)} | ${ratio} | ${pr} |`);
+  }
+  md.push('', '## Poll latency while every worker generates', '');
+  md.push(
+    `A client-like paced load (32 connections, 10 ms pause between requests on each) on \`GET /api/v1/generation/{id}\`, ${SECONDS * 2} s idle, ` +
+      `then ${SECONDS * 2} s while ${workers} workers each encode 4 s 512² videos (the queue still held work when the measurement ended).`,
+    '',
+  );
+  md.push('| mode | idle req/s | idle p50 / p99 ms | busy req/s | busy p50 / p99 ms | busy p99 ÷ idle p99 |', '|---|---:|---:|---:|---:|---:|');
+  for (const [name, l] of [['PostgreSQL', loadPg], ['embedded', loadEmb]] as const) {
+    md.push(`| ${name} | ${fmt(l.idle.rps, 0)} | ${fmt(l.idle.p50, 2)} / ${fmt(l.idle.p99, 2)} | ${fmt(l.busy.rps, 0)} | ${fmt(l.busy.p50, 2)} / ${fmt(l.busy.p99, 2)} | ${fmt(l.busy.p99 / l.idle.p99, 2)} |`);
+  }
+  md.push('', '## Favorites: delete of a 10,000-node subtree', '');
+  md.push(`\`DELETE /api/v1/user/favorite_list/{id}\` of a folder holding 10,000 nodes, round trip, median of ${QUICK ? 1 : 3}: PostgreSQL ${fmt(delPg, 1)} ms, embedded ${fmt(delEmb, 1)} ms.`);
+  md.push('', '## Engine (in process, no HTTP or queue)', '', '| task | runs | median ms | min ms | max ms | output bytes |', '|---|---:|---:|---:|---:|---:|');
+  for (const e of eng) md.push(`| ${e.name} | ${e.runs} | ${fmt(e.medianMs, 0)} | ${fmt(e.minMs, 0)} | ${fmt(e.maxMs, 0)} | ${e.bytes.toLocaleString('en')} |`);
+  md.push('', '## Start-up, memory, binary', '', '| | embedded (PGlite) | PostgreSQL |', '|---|---:|---:|');
+  md.push(`| first start, empty data dir / new database, to \`/readyz\` 200 (median) | ${fmt(startEmbedded.first, 0)} ms | ${fmt(startPg.first, 0)} ms |`);
+  md.push(`| later start, same data dir / database | ${fmt(startEmbedded.again, 0)} ms | ${fmt(startPg.again, 0)} ms |`);
+  md.push(`| idle RSS 3 s after the first start (median) | ${fmt(startEmbedded.rss)} MB | ${fmt(startPg.rss)} MB |`);
+  md.push(`| RSS after the HTTP benchmark and the generations | ${fmt(rssAfter.emb)} MB | ${fmt(rssAfter.pg)} MB |`);
+  md.push('', `Compiled binary \`dist/aigc-server\`: ${fmt(binMB)} MB (the time to ready is measured from spawning the process).`, '');
+  writeFileSync(OUT, md.join('\n'));
+  log(`wrote ${OUT}`);
+  console.log(md.join('\n'));
+}
+
+function pkgVersion(name: string) {
+  try {
+    return JSON.parse(readFileSync(join(ROOT, 'node_modules', name, 'package.json'), 'utf8')).version as string;
+  } catch {
+    return '?';
+  }
+}
+
+try {
+  await main();
+} finally {
+  for (const name of scratch) await admin.unsafe(`drop database if exists ${name} with (force)`).catch(() => {});
+  await admin.end({ timeout: 2 });
+  rmSync(WORK, { recursive: true, force: true });
+}

@@ -69,6 +69,9 @@ interface Server {
   stop(): Promise<void>;
 }
 
+/** every process started, so that a failed run leaves none behind */
+const processes: Bun.Subprocess[] = [];
+
 let nextPort = 4300 + (process.pid % 500);
 const port = () => nextPort++;
 
@@ -82,6 +85,7 @@ async function start(name: string, cmd: string[], env: Record<string, string>, r
     stdout: Bun.file(logFile),
     stderr: Bun.file(`${logFile}.err`),
   });
+  processes.push(proc);
   const base = `http://127.0.0.1:${p}`;
   for (;;) {
     try {
@@ -580,6 +584,7 @@ function pkgVersion(name: string) {
 try {
   await main();
 } finally {
+  for (const p of processes) if (p.exitCode === null) p.kill('SIGKILL');
   for (const name of scratch) await admin.unsafe(`drop database if exists ${name} with (force)`).catch(() => {});
   await admin.end({ timeout: 2 });
   rmSync(WORK, { recursive: true, force: true });

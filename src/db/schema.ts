@@ -1,6 +1,5 @@
 import { sql } from 'drizzle-orm';
 import {
-  type AnyPgColumn,
   boolean,
   check,
   index,
@@ -50,7 +49,12 @@ export const favorites = pgTable(
     userId: integer('user_id')
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
-    parentId: integer('parent_id').references((): AnyPgColumn => favorites.id, { onDelete: 'cascade' }),
+    /**
+     * No foreign key: its per-row trigger was 60% of deleting a large subtree (86 of 148 ms for 10,001 nodes).
+     * The tree stays whole because every insert and every subtree delete of a user's tree runs under that
+     * user's transaction-level advisory lock and checks/collects against what is committed (favorites service).
+     */
+    parentId: integer('parent_id'),
     name: text('name').notNull(),
     nodeType: text('node_type').notNull(),
     referUrl: text('refer_url'),

@@ -1,6 +1,5 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { type Db, rowsOf, type Tx } from '../../db/client';
-import { pgError } from '../../db/errors';
 import { favorites } from '../../db/schema';
 import { badRequest } from '../../http/envelope';
 import { type BatchItemInput, NAME_MAX, NODE_TYPES, type NodeType, REFER_URL_MAX } from './model';
@@ -61,18 +60,17 @@ function cleanNode(input: NodeInput): CleanNode | string {
 }
 
 const invalid = (reason: string) => badRequest(`参数不合规：${reason}`);
-const isFkViolation = (e: unknown) => pgError(e)?.code === '23503';
 
-/** Runs `fn` again when PostgreSQL aborted it for a serialization failure or a deadlock. */
-async function retrying<T>(fn: () => Promise<T>, attempts = 5): Promise<T> {
-  for (let i = 1; ; i++) {
-    try {
-      return await fn();
-    } catch (e) {
-      const code = pgError(e)?.code;
-      if (i >= attempts || (code !== '40001' && code !== '40P01')) throw e;
-    }
-  }
+/** Namespace of the per-user tree locks (two-key advisory locks: this, user id). */
+const TREE_LOCK = 0x66617631; // 'fav1'
+
+/**
+ * Serialises the writes that could break a user's tree (adding under a folder, deleting a subtree) until the
+ * transaction ends. Statements after it (READ COMMITTED) see everything committed before, so an insert never
+ * lands under a folder that a concurrent delete removed, and a delete always collects every child.
+ */
+async function lockTree(tx: Tx, userId: number) {
+  await tx.execute(sql`select pg_advisory_xact_lock(${TREE_LOCK}, ${userId})`);
 }
 
 interface NodeRow {
@@ -140,31 +138,26 @@ export async function createNode(
   if (typeof node === 'string') throw invalid(node);
   const parentId = input.parent_id;
   if (!isRowId(parentId)) throw invalid(`parent_id ${parentId} 对应的文件夹不存在`);
-  let rows: { id: number }[];
-  try {
-    // one statement: the parent check and the insert; the FK check locks the parent (KEY SHARE)
-    rows = rowsOf<{ id: number }>(
-      await d.db.execute(sql`
+  const rows = await d.db.transaction(async (tx) => {
+    await lockTree(tx, userId);
+    // one statement: the parent check and the insert
+    return rowsOf<{ id: number }>(
+      await tx.execute(sql`
         insert into favorites (user_id, parent_id, name, node_type, refer_url)
         select ${userId}, p.id, ${node.name}, ${node.nodeType}, ${node.referUrl}
         from favorites p
         where p.id = ${parentId} and p.user_id = ${userId} and p.node_type = 'folder'
         returning id`),
     );
-  } catch (e) {
-    // the parent was deleted between the select and the FK check
-    if (isFkViolation(e)) throw invalid(`parent_id ${parentId} 对应的文件夹不存在`);
-    throw e;
-  }
+  });
   if (rows.length === 0) throw invalid(await parentProblem(d.db, userId, parentId, 'parent_id'));
   return rows[0].id;
 }
 
 /**
  * Deletes a node and its whole subtree in one statement; returns every removed node, the named node
- * first, then by depth, then by id. Runs under REPEATABLE READ: if a concurrent insert added a child to
- * the subtree after the snapshot, PostgreSQL aborts the cascade (40001) and the statement runs again, so
- * the returned list is exactly what was removed.
+ * first, then by depth, then by id. Under the user's tree lock, so no add can slip a child into the subtree
+ * meanwhile: the returned list is exactly what was removed, and no node is left without its parent.
  */
 export async function deleteNode(
   d: Pick<FavoritesDeps, 'db'>,
@@ -173,25 +166,22 @@ export async function deleteNode(
 ): Promise<{ id: number; name: string }[]> {
   const missing = () => badRequest('收藏内容不存在');
   if (!isRowId(id)) throw missing();
-  const removed = await retrying(() =>
-    d.db.transaction(
-      async (tx) =>
-        rowsOf<{ id: number; name: string }>(
-          await tx.execute(sql`
-            with recursive sub (id, depth) as (
-              select id, 0 from favorites
-              where id = ${id} and user_id = ${userId} and parent_id is not null
-              union all
-              select f.id, s.depth + 1 from favorites f join sub s on f.parent_id = s.id
-            ), gone as (
-              delete from favorites f using sub where f.id = sub.id
-              returning f.id, f.name, sub.depth
-            )
-            select id, name from gone order by depth, id`),
-        ),
-      { isolationLevel: 'repeatable read' },
-    ),
-  );
+  const removed = await d.db.transaction(async (tx) => {
+    await lockTree(tx, userId);
+    return rowsOf<{ id: number; name: string }>(
+      await tx.execute(sql`
+        with recursive sub (id, depth) as (
+          select id, 0 from favorites
+          where id = ${id} and user_id = ${userId} and parent_id is not null
+          union all
+          select f.id, s.depth + 1 from favorites f join sub s on f.parent_id = s.id
+        ), gone as (
+          delete from favorites f using sub where f.id = sub.id
+          returning f.id, f.name, sub.depth
+        )
+        select id, name from gone order by depth, id`),
+    );
+  });
   if (removed.length > 0) return removed;
   const [row] = await d.db
     .select({ parentId: favorites.parentId })
@@ -204,7 +194,7 @@ export async function deleteNode(
 /**
  * Creates a batch of nodes whose parents are existing folders (`parent_id`) or folders of the same batch
  * (`parent_temp_id`); returns temp id (string) → new id. All or nothing: the first bad item (request
- * order) rejects the batch. Round trips: lock the real parents, allocate ids, one multi-row insert.
+ * order) rejects the batch. Round trips: the tree lock, read the real parents, allocate ids, one multi-row insert.
  */
 export async function createBatch(
   d: FavoritesDeps,
@@ -229,87 +219,80 @@ export async function createBatch(
     ...new Set(items.map((it) => it.parent_id).filter((p): p is number => typeof p === 'number' && isRowId(p))),
   ];
 
-  return retrying(() =>
-    d.db.transaction(async (tx) => {
-      // the real parents: the caller's, with their types, locked so that they cannot be deleted until commit
-      const parentType = new Map<number, string>();
-      if (realParents.length > 0) {
-        const rows = rowsOf<{ id: number; node_type: string }>(
-          await tx.execute(sql`
-            select id, node_type from favorites
-            where id = any(${`{${realParents.join(',')}}`}::int[]) and user_id = ${userId}
-            order by id for key share`),
-        );
-        for (const r of rows) parentType.set(r.id, r.node_type);
-      }
-
-      const clean: CleanNode[] = new Array(n);
-      for (let i = 0; i < n; i++) {
-        const it = items[i];
-        const fail = (reason: string) => invalid(`items[${i}] (temp_id ${it.temp_id}): ${reason}`);
-        if (!Number.isSafeInteger(it.temp_id)) throw fail('temp_id 超出范围');
-        const first = indexOf.get(it.temp_id)!;
-        if (first !== i) throw fail(`temp_id 与 items[${first}] 重复`);
-        const node = cleanNode(it);
-        if (typeof node === 'string') throw fail(node);
-        clean[i] = node;
-        const hasReal = it.parent_id !== undefined && it.parent_id !== null;
-        const hasTemp = it.parent_temp_id !== undefined && it.parent_temp_id !== null;
-        if (hasReal && hasTemp) throw fail('parent_id 与 parent_temp_id 只能提供一个');
-        if (!hasReal && !hasTemp) throw fail('必须提供 parent_id 或 parent_temp_id');
-        if (hasTemp) {
-          const pt = it.parent_temp_id!;
-          if (pt === it.temp_id) throw fail('parent_temp_id 不能指向自身');
-          if (parentAt[i] < 0) throw fail(`parent_temp_id ${pt} 不在本次请求中`);
-          if (items[parentAt[i]].node_type !== 'folder') throw fail(`parent_temp_id ${pt} 不是文件夹，不能作为父节点`);
-          if (inCycle[i]) throw fail('parent_temp_id 构成循环引用');
-        } else {
-          const p = it.parent_id!;
-          const type = parentType.get(p);
-          if (type === undefined) throw fail(`parent_id ${p} 对应的文件夹不存在`);
-          if (type !== 'folder') throw fail(`parent_id ${p} 是文件，不能作为父节点`);
-        }
-      }
-
-      // breadth-first from the items under existing folders: parents before children
-      const order = breadthFirst(parentAt);
-      if (order.length !== n) throw new Error('favorites batch: unreachable items after validation');
-      const ids = rowsOf<{ id: number }>(
+  return d.db.transaction(async (tx) => {
+    // under the tree lock no parent can be deleted before this transaction commits
+    await lockTree(tx, userId);
+    // the real parents: the caller's, with their types
+    const parentType = new Map<number, string>();
+    if (realParents.length > 0) {
+      const rows = rowsOf<{ id: number; node_type: string }>(
         await tx.execute(sql`
-          select nextval(pg_get_serial_sequence('favorites', 'id'))::int as id from generate_series(1, ${n})`),
-      )
-        .map((r) => Number(r.id))
-        .sort((a, b) => a - b);
-      const newId = new Int32Array(n);
-      for (let k = 0; k < n; k++) newId[order[k]] = ids[k];
-      const rows = new Array(n);
-      for (let k = 0; k < n; k++) {
-        const i = order[k];
-        const c = clean[i];
-        rows[k] = {
-          id: newId[i],
-          parent_id: parentAt[i] >= 0 ? newId[parentAt[i]] : items[i].parent_id,
-          name: c.name,
-          node_type: c.nodeType,
-          refer_url: c.referUrl,
-        };
+          select id, node_type from favorites
+          where id = any(${`{${realParents.join(',')}}`}::int[]) and user_id = ${userId}`),
+      );
+      for (const r of rows) parentType.set(r.id, r.node_type);
+    }
+
+    const clean: CleanNode[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const it = items[i];
+      const fail = (reason: string) => invalid(`items[${i}] (temp_id ${it.temp_id}): ${reason}`);
+      if (!Number.isSafeInteger(it.temp_id)) throw fail('temp_id 超出范围');
+      const first = indexOf.get(it.temp_id)!;
+      if (first !== i) throw fail(`temp_id 与 items[${first}] 重复`);
+      const node = cleanNode(it);
+      if (typeof node === 'string') throw fail(node);
+      clean[i] = node;
+      const hasReal = it.parent_id !== undefined && it.parent_id !== null;
+      const hasTemp = it.parent_temp_id !== undefined && it.parent_temp_id !== null;
+      if (hasReal && hasTemp) throw fail('parent_id 与 parent_temp_id 只能提供一个');
+      if (!hasReal && !hasTemp) throw fail('必须提供 parent_id 或 parent_temp_id');
+      if (hasTemp) {
+        const pt = it.parent_temp_id!;
+        if (pt === it.temp_id) throw fail('parent_temp_id 不能指向自身');
+        if (parentAt[i] < 0) throw fail(`parent_temp_id ${pt} 不在本次请求中`);
+        if (items[parentAt[i]].node_type !== 'folder') throw fail(`parent_temp_id ${pt} 不是文件夹，不能作为父节点`);
+        if (inCycle[i]) throw fail('parent_temp_id 构成循环引用');
+      } else {
+        const p = it.parent_id!;
+        const type = parentType.get(p);
+        if (type === undefined) throw fail(`parent_id ${p} 对应的文件夹不存在`);
+        if (type !== 'folder') throw fail(`parent_id ${p} 是文件，不能作为父节点`);
       }
-      try {
-        // FK checks run at the end of the statement, so rows may reference rows of the same insert
-        await tx.execute(sql`
-          insert into favorites (id, user_id, parent_id, name, node_type, refer_url)
-          select r.id, ${userId}, r.parent_id, r.name, r.node_type, r.refer_url
-          from json_to_recordset(${JSON.stringify(rows)}::json)
-            as r(id int, parent_id int, name text, node_type text, refer_url text)`);
-      } catch (e) {
-        if (isFkViolation(e)) throw invalid('父文件夹已被删除');
-        throw e;
-      }
-      const mapping: Record<string, number> = {};
-      for (let i = 0; i < n; i++) mapping[String(items[i].temp_id)] = newId[i];
-      return mapping;
-    }),
-  );
+    }
+
+    // breadth-first from the items under existing folders: parents before children
+    const order = breadthFirst(parentAt);
+    if (order.length !== n) throw new Error('favorites batch: unreachable items after validation');
+    const ids = rowsOf<{ id: number }>(
+      await tx.execute(sql`
+        select nextval(pg_get_serial_sequence('favorites', 'id'))::int as id from generate_series(1, ${n})`),
+    )
+      .map((r) => Number(r.id))
+      .sort((a, b) => a - b);
+    const newId = new Int32Array(n);
+    for (let k = 0; k < n; k++) newId[order[k]] = ids[k];
+    const rows = new Array(n);
+    for (let k = 0; k < n; k++) {
+      const i = order[k];
+      const c = clean[i];
+      rows[k] = {
+        id: newId[i],
+        parent_id: parentAt[i] >= 0 ? newId[parentAt[i]] : items[i].parent_id,
+        name: c.name,
+        node_type: c.nodeType,
+        refer_url: c.referUrl,
+      };
+    }
+    await tx.execute(sql`
+      insert into favorites (id, user_id, parent_id, name, node_type, refer_url)
+      select r.id, ${userId}, r.parent_id, r.name, r.node_type, r.refer_url
+      from json_to_recordset(${JSON.stringify(rows)}::json)
+        as r(id int, parent_id int, name text, node_type text, refer_url text)`);
+    const mapping: Record<string, number> = {};
+    for (let i = 0; i < n; i++) mapping[String(items[i].temp_id)] = newId[i];
+    return mapping;
+  });
 }
 
 /** Marks the items that lie on a cycle of `parentAt` (each item points at most at one parent item). */

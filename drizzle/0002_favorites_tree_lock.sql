@@ -1,0 +1,1 @@
+ALTER TABLE "favorites" DROP CONSTRAINT "favorites_parent_id_favorites_id_fk";

@@ -18,6 +18,8 @@ const QUICK = argv.includes('--quick');
 const NO_BUILD = argv.includes('--no-build');
 /** --skip start,engine,load: leave parts out while working on the others (RESULTS.md then says so) */
 const SKIP = new Set(argv.includes('--skip') ? argv[argv.indexOf('--skip') + 1].split(',') : []);
+/** --only poll,history,favorites,batch,login: run only these HTTP comparisons */
+const ONLY = argv.includes('--only') ? new Set(argv[argv.indexOf('--only') + 1].split(',')) : null;
 const OUT = argv.includes('--out') ? argv[argv.indexOf('--out') + 1] : join(ROOT, 'bench', 'RESULTS.md');
 const ADMIN_URL = process.env.BENCH_PG_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const BIN = join(ROOT, 'dist', 'aigc-server');
@@ -305,7 +307,7 @@ async function prepareTarget(base: string, tag: string): Promise<Target> {
   const poll = await newUser(base, `${tag}p`);
   const [taskId] = await seedHistory(base, poll.token, 1);
   const list = await newUser(base, `${tag}l`);
-  await seedHistory(base, list.token, 1000);
+  if (!ONLY || ONLY.has('history')) await seedHistory(base, list.token, 1000);
   const fav = await newUser(base, `${tag}f`);
   await seedFavorites(base, fav.token, fav.root);
   const nodes = (await api(base, 'GET', '/api/v1/user/favorite_list', undefined, fav.token)) as unknown[];
@@ -330,7 +332,7 @@ async function checkFloorAgrees(project: Target, floorBase: string) {
     if (JSON.stringify(a) !== JSON.stringify(b)) throw new Error(`floor and project differ on ${path}: ${JSON.stringify(a).slice(0, 200)} vs ${JSON.stringify(b).slice(0, 200)}`);
   };
   await same(`/api/v1/generation/${project.poll.taskId}`, project.poll.token);
-  await same('/api/v1/user/generation_list', project.list.token);
+  if (!ONLY || ONLY.has('history')) await same('/api/v1/user/generation_list', project.list.token);
   await same('/api/v1/user/favorite_list', project.fav.token);
   const u = await project.batchUser();
   const floorMap = (await api(floorBase, 'POST', '/api/v1/user/favorite_list/batch', batchItems(u.root), u.token)).mapping;
@@ -349,7 +351,7 @@ interface Row {
 
 async function compare(targets: { name: string; target: Target }[], floor: { base: string; target: Target } | null) {
   const rows: Row[] = [];
-  for (const sc of scenarios) {
+  for (const sc of scenarios.filter((s) => !ONLY || ONLY.has(s.key))) {
     const runs = new Map<string, LoadResult[]>();
     const add = (k: string, r: LoadResult) => runs.set(k, [...(runs.get(k) ?? []), r]);
     for (let round = 0; round < ROUNDS; round++) {
@@ -378,7 +380,7 @@ async function compare(targets: { name: string; target: Target }[], floor: { bas
       rows.push({ label: sc.label, server: t.name, conns: sc.conns, r: agg(runs.get(t.name)!), floor: f ? agg(f) : undefined });
     }
     if (f) rows.push({ label: sc.label, server: 'floor', conns: sc.conns, r: agg(f) });
-    log(sc.key, rows.slice(-targets.length - 1).map((x) => `${x.server} ${fmt(x.r.rps, 0)} rps p50 ${fmt(x.r.p50, 2)} p99 ${fmt(x.r.p99, 2)} ms`).join(' | '));
+    log(sc.key, rows.slice(-targets.length - (f ? 1 : 0)).map((x) => `${x.server} ${fmt(x.r.rps, 0)} rps p50 ${fmt(x.r.p50, 2)} p99 ${fmt(x.r.p99, 2)} ms`).join(' | '));
   }
   return rows;
 }
@@ -468,38 +470,46 @@ async function main() {
   log('engine');
   const eng = SKIP.has('engine') ? [{ name: 't2i', runs: 0, medianMs: NaN, minMs: NaN, maxMs: NaN, bytes: 0 }, { name: 't2v', runs: 0, medianMs: NaN, minMs: NaN, maxMs: NaN, bytes: 0 }] : engine();
 
-  log('HTTP: project on PostgreSQL, project embedded, floor');
+  // One server at a time besides the floor, so that an idle second server does not disturb the figures.
+  log('HTTP: project on PostgreSQL vs the floor (same database)');
+  const noLoad = { idle: { rps: NaN, p50: NaN, p99: NaN, requests: 0, errors: 0 }, busy: { rps: NaN, p50: NaN, p99: NaN, requests: 0, errors: 0 }, videos: 0, stillQueued: 0 };
   const pgUrl = await scratchDb('http');
   const pgProject = await project('project-postgres', mkdtempSync(join(WORK, 'pg-')), pgUrl);
-  const embProject = await project('project-embedded', mkdtempSync(join(WORK, 'emb-')));
   const floor = await start('floor', [process.execPath, 'bench/floor.ts'], { DATABASE_URL: pgUrl, JWT_SECRET: SECRET }, '/healthz');
   const pgTarget = await prepareTarget(pgProject.base, 'pg');
-  const embTarget = await prepareTarget(embProject.base, 'em');
   await checkFloorAgrees(pgTarget, floor.base);
-  const floorTarget: Target = { ...pgTarget, base: floor.base };
-  const rows = await compare(
-    [
-      { name: 'project (PostgreSQL)', target: pgTarget },
-      { name: 'project (embedded)', target: embTarget },
-    ],
-    { base: floor.base, target: floorTarget },
-  );
+  const rowsPg = await compare([{ name: 'project (PostgreSQL)', target: pgTarget }], { base: floor.base, target: { ...pgTarget, base: floor.base } });
   await floor.stop();
-
-  log('delete of a 10,000-node subtree');
+  log('PostgreSQL: delete of a 10,000-node subtree; poll while every worker generates');
   const delPg = await deleteSubtree(pgTarget, QUICK ? 1 : 3);
-  const delEmb = await deleteSubtree(embTarget, QUICK ? 1 : 3);
-
-  log('poll while every worker generates');
-  const noLoad = { idle: { rps: NaN, p50: NaN, p99: NaN, requests: 0, errors: 0 }, busy: { rps: NaN, p50: NaN, p99: NaN, requests: 0, errors: 0 }, videos: 0, stillQueued: 0 };
   const loadPg = SKIP.has('load') ? noLoad : await pollUnderLoad(pgTarget, workers);
-  const loadEmb = SKIP.has('load') ? noLoad : await pollUnderLoad(embTarget, workers);
-  const rssAfter = { pg: rssMB(pgProject.proc.pid), emb: rssMB(embProject.proc.pid) };
+  const rssAfter = { pg: rssMB(pgProject.proc.pid), emb: NaN };
   await pgProject.stop();
+
+  log('HTTP: project embedded (compared with the floor figures above)');
+  const embProject = await project('project-embedded', mkdtempSync(join(WORK, 'emb-')));
+  const embTarget = await prepareTarget(embProject.base, 'em');
+  const rowsEmb = await compare([{ name: 'project (embedded)', target: embTarget }], null);
+  log('embedded: delete of a 10,000-node subtree; poll while every worker generates');
+  const delEmb = await deleteSubtree(embTarget, QUICK ? 1 : 3);
+  const loadEmb = SKIP.has('load') ? noLoad : await pollUnderLoad(embTarget, workers);
+  rssAfter.emb = rssMB(embProject.proc.pid);
   await embProject.stop();
 
+  // table order: per endpoint, PostgreSQL, embedded, floor
+  const rows: Row[] = [];
+  for (const sc of scenarios) {
+    const pg = rowsPg.find((r) => r.label === sc.label && r.server !== 'floor');
+    const fl = rowsPg.find((r) => r.label === sc.label && r.server === 'floor');
+    const em = rowsEmb.find((r) => r.label === sc.label);
+    if (pg) rows.push(pg);
+    if (em) rows.push({ ...em, floor: fl?.r });
+    if (fl) rows.push(fl);
+  }
+
   // ---------------------------------------------------------------- report
-  const pick = (label: string, server: string) => rows.find((r) => r.label.startsWith(label) && r.server === server)!;
+  const noRow: Row = { label: '', server: '', conns: 0, r: { rps: NaN, p50: NaN, p99: NaN, requests: 0, errors: 0 }, floor: { rps: NaN, p50: NaN, p99: NaN, requests: 0, errors: 0 } };
+  const pick = (label: string, server: string) => rows.find((r) => r.label.startsWith(label) && r.server === server) ?? noRow;
   const pollPg = pick('GET /api/v1/generation/', 'project (PostgreSQL)');
   const favPg = pick('GET /api/v1/user/favorite_list', 'project (PostgreSQL)');
   const favEmb = pick('GET /api/v1/user/favorite_list', 'project (embedded)');
@@ -526,7 +536,7 @@ async function main() {
   const md: string[] = [];
   md.push('# Benchmark results', '');
   md.push(`Written by \`bun run bench\`${QUICK ? ' --quick (short runs: figures are indicative only)' : ''} (bench/run.ts). Do not edit by hand.`, '');
-  if (SKIP.size) md.push(`**Partial run: ${[...SKIP].join(', ')} skipped.**`, '');
+  if (SKIP.size || ONLY) md.push(`**Partial run${SKIP.size ? `: ${[...SKIP].join(', ')} skipped` : ''}${ONLY ? `; HTTP comparisons: ${[...ONLY].join(', ')} only` : ''}.**`, '');
   md.push('## Machine and versions', '');
   md.push(`- date: ${started.toISOString()}`);
   md.push(`- CPU: ${cpus()[0]?.model ?? '?'} × ${cpus().length}, memory ${fmt(totalmem() / 2 ** 30, 0)} GiB, Linux ${run(['uname', '-r']).out.trim()}`);
@@ -539,7 +549,8 @@ async function main() {
   md.push(
     'The floor (bench/floor.ts) is a bare `Bun.serve` that verifies the HS256 token and runs one postgres.js prepared query per ' +
       'request (the batch: a parent check, an id reservation and one multi-row insert), against the same PostgreSQL database as ' +
-      '"project (PostgreSQL)". The embedded rows are the project on its own PGlite, compared with the same floor.',
+      '"project (PostgreSQL)"; the two run interleaved with nothing else started. The embedded rows are the project on its own ' +
+      'PGlite, measured afterwards alone and divided by the same floor figures.',
     '',
   );
   md.push('| endpoint | server | connections | req/s | p50 ms | p99 ms | req/s ÷ floor | p99 ÷ floor |', '|---|---|---:|---:|---:|---:|---:|---:|');

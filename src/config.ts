@@ -3,6 +3,14 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
+/**
+ * CPU priority of the generation worker threads (Linux): `idle` = SCHED_IDLE, they run only on CPU time nothing
+ * else wants and the HTTP thread preempts them at once (falls back to `low` where it cannot be set); `low` = nice
+ * 19; `normal` = the server's own priority.
+ */
+export const WORKER_PRIORITIES = ['idle', 'low', 'normal'] as const;
+export type WorkerPriority = (typeof WORKER_PRIORITIES)[number];
+
 /** Everything the process can be configured with, read once, typed and validated. */
 export interface Config {
   port: number;
@@ -24,8 +32,8 @@ export interface Config {
   uploadMaxPixels: number;
   /** generation workers */
   workers: number;
-  /** nice value (0–19) of the worker threads: generation yields the CPU to the HTTP thread */
-  workerNice: number;
+  /** CPU priority of the worker threads, so that generation yields the CPU to the HTTP thread (see WorkerPriority) */
+  workerPriority: WorkerPriority;
   /** a claimed task's lease in ms; a task whose lease runs out (its worker or instance died) is re-queued */
   taskLeaseMs: number;
   /** claims of one task before it is failed rather than re-queued */
@@ -78,6 +86,12 @@ function parseBool(name: string, raw: string): boolean {
   if (['1', 'true', 'yes', 'on'].includes(v)) return true;
   if (['0', 'false', 'no', 'off', ''].includes(v)) return false;
   throw new ConfigError(`${name}=${raw} must be true or false`);
+}
+
+function parseEnum<T extends string>(name: string, raw: string, values: readonly T[]): T {
+  const v = raw.trim().toLowerCase() as T;
+  if (values.includes(v)) return v;
+  throw new ConfigError(`${name}=${raw} must be one of ${values.join(', ')}`);
 }
 
 function parseUrl(name: string, raw: string, protocols: string[]): string {
@@ -136,7 +150,7 @@ export function loadConfig(env: Env = process.env): Config {
     uploadMaxBytes: opt('UPLOAD_MAX_BYTES', parseSize, 20 * 1024 * 1024),
     uploadMaxPixels: opt('UPLOAD_MAX_PIXELS', (n, r) => parseInteger(n, r, 1, 1_000_000_000), 40_000_000),
     workers: opt('WORKERS', (n, r) => parseInteger(n, r, 1, 256), Math.max(1, availableParallelism())),
-    workerNice: opt('WORKER_NICE', (n, r) => parseInteger(n, r, 0, 19), 19),
+    workerPriority: opt('WORKER_PRIORITY', (n, r) => parseEnum(n, r, WORKER_PRIORITIES), 'idle'),
     taskLeaseMs: opt('TASK_LEASE', parseDuration, 60) * 1000,
     taskMaxAttempts: opt('TASK_MAX_ATTEMPTS', (n, r) => parseInteger(n, r, 1, 100), 3),
     taskTimeoutMs: opt('TASK_TIMEOUT', parseDuration, 300) * 1000,

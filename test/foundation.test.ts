@@ -157,8 +157,7 @@ describe('config', () => {
     ['SMTP_URL', 'not a url'],
     ['BODY_LIMIT', '-1'],
     ['WORKERS', '0'],
-    ['WORKER_NICE', '20'],
-    ['WORKER_NICE', '-5'],
+    ['WORKER_PRIORITY', 'lowest'],
     ['TRUST_PROXY', 'maybe'],
   ])('a bad %s (%s) stops start-up with a line naming it', (name, value) => {
     expect(() => loadConfig({ DATA_DIR: dir(), [name]: value })).toThrow(ConfigError);

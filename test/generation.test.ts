@@ -61,14 +61,15 @@ describe('generation end to end (real workers, real engine)', () => {
     expect(pngSize(file.bytes)).toEqual({ width: 320, height: 200 });
   });
 
-  test('worker threads run at WORKER_NICE (Linux), the HTTP thread at the normal priority', async () => {
+  test('worker threads run at WORKER_PRIORITY=idle (SCHED_IDLE, Linux), the HTTP thread at the normal policy', async () => {
     const env = await testEnv();
-    expect(env.config.workerNice).toBe(19); // the default
+    expect(env.config.workerPriority).toBe('idle'); // the default
     // the previous test ran a task, so at least one worker has received a job and lowered its priority
-    const niceOf = (tid: string) => Number(readFileSync(`/proc/${process.pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')[16]);
+    // /proc/<pid>/task/<tid>/stat after the command name: field 41 (policy) is index 38; SCHED_IDLE = 5
+    const policyOf = (tid: string) => Number(readFileSync(`/proc/${process.pid}/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')[38]);
     const threads = readdirSync(`/proc/${process.pid}/task`);
-    expect(threads.filter((tid) => niceOf(tid) === 19).length).toBeGreaterThanOrEqual(1);
-    expect(niceOf(String(process.pid))).toBe(0);
+    expect(threads.filter((tid) => policyOf(tid) === 5).length).toBeGreaterThanOrEqual(1);
+    expect(policyOf(String(process.pid))).toBe(0);
   });
 
   test('t2i default size is 1024×1024; same prompt+seed ⇒ same bytes, other seed ⇒ other bytes', async () => {

@@ -1,5 +1,6 @@
 import { and, asc, eq, inArray, isNotNull, isNull, lt, sql } from 'drizzle-orm';
 import type { Clock } from '../clock';
+import type { WorkerPriority } from '../config';
 import type { Db } from '../db/client';
 import { files, tasks } from '../db/schema';
 import type { Logger } from '../logger';
@@ -21,11 +22,8 @@ export interface PoolOptions {
   taskTimeoutMs: number;
   /** how often to look for work queued by other instances (new tasks here call wake()) */
   pollMs: number;
-  /**
-   * nice value (0–19) of each worker thread, so that generation on every core does not slow the HTTP thread
-   * (default 0: unchanged)
-   */
-  nice?: number;
+  /** CPU priority of the worker threads, so that generation on every core does not slow the HTTP thread (default normal) */
+  priority?: WorkerPriority;
   /** worker entry; defaults to the built-in engine worker */
   workerUrl?: string;
 }
@@ -155,7 +153,7 @@ export function createWorkerPool(o: PoolOptions): WorkerPool {
         prompt: task.prompt,
         parameters: task.parameters,
         references,
-        nice: o.nice ?? 0,
+        priority: o.priority ?? 'normal',
       };
       result = await new Promise<JobResult>((resolve) => {
         const timer = setTimeout(() => {

@@ -1,3 +1,5 @@
+import type { WorkerPriority } from '../config';
+
 /** Messages between the pool (main thread) and a generation worker. */
 export interface JobRequest {
   taskId: string;
@@ -5,8 +7,8 @@ export interface JobRequest {
   prompt: string;
   parameters: Record<string, unknown>;
   references: Uint8Array[];
-  /** the nice value the worker thread should run at (Linux; ignored elsewhere) */
-  nice: number;
+  /** the CPU priority the worker thread should run at (Linux; ignored elsewhere) */
+  priority: WorkerPriority;
 }
 
 export type JobResult =

@@ -1,22 +1,38 @@
 // A generation worker: receives one JobRequest at a time, runs the built-in engine, posts a JobResult.
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
+import { dlopen, ptr } from 'bun:ffi';
+import type { WorkerPriority } from '../config';
 import { runLocalEngine } from './local';
 import type { JobRequest, JobResult } from './protocol';
 
 declare const self: Worker;
 
-let niceness = 0;
+let applied: WorkerPriority = 'normal';
 /**
- * Lowers this thread's priority (Linux: a thread has its own nice value, addressed by its thread id), so that
- * the HTTP thread and the database get the CPU first while every worker generates.
+ * Lowers this thread's CPU priority (Linux: policy and nice value are per thread), so that the HTTP thread and the
+ * database get the CPU first while every worker generates. `idle`: SCHED_IDLE through libc (pid 0 = this thread);
+ * where that fails, nice 19 on this thread's id.
  */
-function renice(nice: number) {
-  if (nice === niceness) return;
-  niceness = nice;
+function lowerPriority(priority: WorkerPriority) {
+  if (priority === applied) return;
+  applied = priority;
+  if (priority === 'normal') return;
+  if (priority === 'idle') {
+    try {
+      const libc = dlopen('libc.so.6', { sched_setscheduler: { args: ['i32', 'i32', 'ptr'], returns: 'i32' } });
+      const SCHED_IDLE = 5;
+      const param = new Int32Array(1); // struct sched_param { int sched_priority = 0 }
+      const rc = libc.symbols.sched_setscheduler(0, SCHED_IDLE, ptr(param));
+      libc.close();
+      if (rc === 0) return;
+    } catch {
+      // no glibc (e.g. musl) or no FFI: fall back to nice
+    }
+  }
   try {
     const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isSafeInteger(tid) && tid > 0) setPriority(tid, nice);
+    if (Number.isSafeInteger(tid) && tid > 0) setPriority(tid, 19);
   } catch {
     // no /proc/thread-self (not Linux): the thread keeps the process's priority
   }
@@ -24,7 +40,7 @@ function renice(nice: number) {
 
 self.onmessage = async (event: MessageEvent<JobRequest>) => {
   const job = event.data;
-  renice(job.nice);
+  lowerPriority(job.priority);
   const started = performance.now();
   let result: JobResult;
   try {

@@ -110,7 +110,7 @@ export function testEnv(): Promise<TestEnv> {
       clock,
       log: silentLogger,
       size: 2,
-      nice: config.workerNice,
+      priority: config.workerPriority,
       leaseMs: 1500,
       maxAttempts: 3,
       taskTimeoutMs: 120_000,

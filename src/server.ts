@@ -36,7 +36,7 @@ export async function startServer(config: Config, log: Logger) {
     clock,
     log,
     size: config.workers,
-    nice: config.workerNice,
+    priority: config.workerPriority,
     leaseMs: config.taskLeaseMs,
     maxAttempts: config.taskMaxAttempts,
     taskTimeoutMs: config.taskTimeoutMs,
@@ -44,6 +44,9 @@ export async function startServer(config: Config, log: Logger) {
   });
   await pool.start();
   const app = createApp({ config, database, tokens, mailer, clock, log, storage, wake: pool.wake });
+  // Start-up garbage (the embedded database's seed and wasm set-up, migrations) would otherwise stay resident for
+  // many seconds: one full collection (about 45 ms) before listening brings idle memory down at once (270 -> 185 MB).
+  Bun.gc(true);
   const server = Bun.serve({
     port: config.port,
     hostname: config.host,
@@ -56,9 +59,6 @@ export async function startServer(config: Config, log: Logger) {
     `listening on http://${config.host}:${server.port} (database: ${database.kind}, mail: ${mailer.kind}, workers: ${config.workers}) ` +
       `ready in ${Math.round(performance.now() - started)} ms`,
   );
-  // Start-up garbage (the embedded database's seed and wasm set-up, migrations) would otherwise stay resident
-  // for many seconds: one full collection, off the critical path, brings idle memory down at once.
-  setTimeout(() => Bun.gc(true), 100).unref?.();
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {

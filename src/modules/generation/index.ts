@@ -1,7 +1,7 @@
 import { Elysia, t } from 'elysia';
 import type { Db } from '../../db/client';
 import { authGuard, bearer } from '../../http/auth';
-import { badRequest, ok } from '../../http/envelope';
+import { badRequest, jsonResponse, ok } from '../../http/envelope';
 import { serveFile } from '../../http/files';
 import type { Tokens } from '../../http/tokens';
 import * as m from './model';
@@ -78,7 +78,9 @@ export const generationModule = (d: svc.GenerationDeps & { tokens: Tokens; db: D
         },
       },
     )
-    .get('/api/v1/user/generation_list', async ({ user }) => ok('成功', await svc.history(d, user)), {
+    // A ready Response skips Elysia's per-record response check (1,000 records: about a third of the time); the
+    // schema documents the shape and the tests check it.
+    .get('/api/v1/user/generation_list', async ({ user }) => jsonResponse(200, ok('成功', await svc.history(d, user))), {
       auth: true,
       response: { 200: m.HistoryResponse },
       detail: {

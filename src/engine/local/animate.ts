@@ -48,14 +48,16 @@ function sampleView(
   const a = Math.round(alpha * 256);
   const ia = 256 - a;
   const br = Math.round(fadeToBlack * 256);
+  const s32 = i32(sd);
+  const o32 = new Int32Array(out.buffer, out.byteOffset, W * H);
   for (let oy = 0; oy < H; oy++) {
     const ry = oy + 0.5 - H / 2;
     const sh0 = shear ? shear(oy) : 0;
     // source position for ox = 0 and per-pixel increments
     let sx = cx + (0.5 - W / 2) * cs - ry * sn + sh0 - 0.5;
     let sy = cy + (0.5 - W / 2) * sn + ry * cs - 0.5;
-    let o = oy * W * 4;
-    for (let ox = 0; ox < W; ox++, sx += cs, sy += sn, o += 4) {
+    let o = oy * W;
+    for (let ox = 0; ox < W; ox++, sx += cs, sy += sn, o++) {
       let fx = sx < 0 ? 0 : sx > maxX ? maxX : sx;
       let fy = sy < 0 ? 0 : sy > maxY ? maxY : sy;
       const x0 = fx | 0,
@@ -66,20 +68,41 @@ function sampleView(
       fy -= y0;
       const wx = (fx * 256) | 0,
         wy = (fy * 256) | 0;
-      const i00 = (y0 * sw + x0) * 4,
-        i10 = (y0 * sw + x1) * 4,
-        i01 = (y1 * sw + x0) * 4,
-        i11 = (y1 * sw + x1) * 4;
-      for (let c = 0; c < 3; c++) {
-        const top = sd[i00 + c]! * 256 + (sd[i10 + c]! - sd[i00 + c]!) * wx;
-        const bot = sd[i01 + c]! * 256 + (sd[i11 + c]! - sd[i01 + c]!) * wx;
-        let v = (top * 256 + (bot - top) * wy) >> 16; // 0..255
-        v = (v * br) >> 8;
-        out[o + c] = a === 256 ? v : (out[o + c]! * ia + v * a) >> 8;
+      // whole RGBA pixels as little-endian 32-bit words (R in the low byte), interpolated two channels
+      // at a time: R|B and G|A sit in separate 16-bit lanes (8-bit weights keep each lane < 2¹⁶)
+      const p00 = s32[y0 * sw + x0]!,
+        p10 = s32[y0 * sw + x1]!,
+        p01 = s32[y1 * sw + x0]!,
+        p11 = s32[y1 * sw + x1]!;
+      const iwx = 256 - wx,
+        iwy = 256 - wy;
+      let rbT = ((Math.imul(p00 & 0xff00ff, iwx) + Math.imul(p10 & 0xff00ff, wx)) >>> 8) & 0xff00ff;
+      let rbB = ((Math.imul(p01 & 0xff00ff, iwx) + Math.imul(p11 & 0xff00ff, wx)) >>> 8) & 0xff00ff;
+      let rb = ((Math.imul(rbT, iwy) + Math.imul(rbB, wy)) >>> 8) & 0xff00ff;
+      rbT = ((Math.imul((p00 >> 8) & 0xff00ff, iwx) + Math.imul((p10 >> 8) & 0xff00ff, wx)) >>> 8) & 0xff00ff;
+      rbB = ((Math.imul((p01 >> 8) & 0xff00ff, iwx) + Math.imul((p11 >> 8) & 0xff00ff, wx)) >>> 8) & 0xff00ff;
+      let ga = ((Math.imul(rbT, iwy) + Math.imul(rbB, wy)) >>> 8) & 0xff00ff;
+      if (br !== 256) {
+        rb = (Math.imul(rb, br) >>> 8) & 0xff00ff;
+        ga = (Math.imul(ga, br) >>> 8) & 0xff00ff;
       }
-      out[o + 3] = 255;
+      if (a !== 256) {
+        const q = o32[o]!;
+        rb = ((Math.imul(q & 0xff00ff, ia) + Math.imul(rb, a)) >>> 8) & 0xff00ff;
+        ga = ((Math.imul((q >> 8) & 0xff00ff, ia) + Math.imul(ga, a)) >>> 8) & 0xff00ff;
+      }
+      o32[o] = rb | ((ga & 0xff) << 8) | -16777216; // alpha 255
     }
   }
+}
+
+/**
+ * Int32 view of RGBA bytes (copies first if the bytes are not 4-byte aligned). Int32 rather than Uint32:
+ * opaque pixels are ≥ 2³¹ as unsigned numbers, which the JIT would have to handle as doubles.
+ */
+function i32(d: Uint8Array): Int32Array {
+  const b = d.byteOffset & 3 ? d.slice() : d;
+  return new Int32Array(b.buffer, b.byteOffset, b.length >> 2);
 }
 
 /** Centre bounds so a window of size (W·k, H·k) stays inside the source. */

@@ -129,8 +129,110 @@ function validatePngStructure(b: Uint8Array) {
   if (!sawIdat) throw new Error('png: no IDAT chunk');
 }
 
+/**
+ * Fast path for the most common upload (and what this engine writes): 8-bit RGB / RGBA, not interlaced,
+ * no tRNS. Inflate is native (Bun's zlib) and the unfiltering goes straight into RGBA, instead of
+ * fast-png's JS inflate. Returns null for anything else (fast-png handles it).
+ */
+function decodePngFast(b: Uint8Array): RGBAImage | null {
+  if (be32(b, 8) !== 13 || String.fromCharCode(b[12]!, b[13]!, b[14]!, b[15]!) !== 'IHDR') return null;
+  const width = be32(b, 16),
+    height = be32(b, 20);
+  const depth = b[24]!,
+    colorType = b[25]!;
+  if (depth !== 8 || (colorType !== 2 && colorType !== 6) || b[26] !== 0 || b[27] !== 0 || b[28] !== 0) return null;
+  if (width < 1 || height < 1 || width * height > MAX_DECODE_PIXELS) return null;
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for (let o = 8; o + 12 <= b.length; ) {
+    const len = be32(b, o);
+    const type = String.fromCharCode(b[o + 4]!, b[o + 5]!, b[o + 6]!, b[o + 7]!);
+    if (type === 'tRNS') return null;
+    if (type === 'IDAT') {
+      parts.push(b.subarray(o + 8, o + 8 + len));
+      total += len;
+    }
+    if (type === 'IEND') break;
+    o += 12 + len;
+  }
+  let z: Uint8Array;
+  if (parts.length === 1) z = parts[0]!;
+  else {
+    z = new Uint8Array(total);
+    let o = 0;
+    for (const p of parts) {
+      z.set(p, o);
+      o += p.length;
+    }
+  }
+  if (z.length < 2 || (z[0]! & 0x0f) !== 8 || ((z[0]! << 8) | z[1]!) % 31 !== 0) throw new Error('png: bad zlib header');
+  let raw: Uint8Array;
+  try {
+    raw = Bun.inflateSync(z.subarray(2) as Uint8Array<ArrayBuffer>); // raw DEFLATE after the 2-byte zlib header
+  } catch (e) {
+    throw new Error(`png: corrupt image data (${(e as Error).message})`);
+  }
+  const bpp = colorType === 6 ? 4 : 3;
+  const stride = width * bpp;
+  if (raw.length < (stride + 1) * height) throw new Error('png: decoded data too short');
+  const out = new Uint8Array(width * height * 4);
+  let prev = new Uint8Array(stride);
+  let cur = new Uint8Array(stride);
+  for (let y = 0; y < height; y++) {
+    const ro = y * (stride + 1);
+    const ft = raw[ro]!;
+    const r = ro + 1;
+    switch (ft) {
+      case 0:
+        for (let i = 0; i < stride; i++) cur[i] = raw[r + i]!;
+        break;
+      case 1:
+        for (let i = 0; i < bpp; i++) cur[i] = raw[r + i]!;
+        for (let i = bpp; i < stride; i++) cur[i] = raw[r + i]! + cur[i - bpp]!;
+        break;
+      case 2:
+        for (let i = 0; i < stride; i++) cur[i] = raw[r + i]! + prev[i]!;
+        break;
+      case 3:
+        for (let i = 0; i < bpp; i++) cur[i] = raw[r + i]! + (prev[i]! >> 1);
+        for (let i = bpp; i < stride; i++) cur[i] = raw[r + i]! + ((cur[i - bpp]! + prev[i]!) >> 1);
+        break;
+      case 4:
+        for (let i = 0; i < bpp; i++) cur[i] = raw[r + i]! + prev[i]!;
+        for (let i = bpp; i < stride; i++) {
+          const a = cur[i - bpp]!,
+            bb = prev[i]!,
+            c = prev[i - bpp]!;
+          const p = a + bb - c;
+          const pa = p > a ? p - a : a - p;
+          const pb = p > bb ? p - bb : bb - p;
+          const pc = p > c ? p - c : c - p;
+          cur[i] = raw[r + i]! + (pa <= pb && pa <= pc ? a : pb <= pc ? bb : c);
+        }
+        break;
+      default:
+        throw new Error(`png: bad filter type ${ft}`);
+    }
+    const oo = y * width * 4;
+    if (bpp === 4) out.set(cur, oo);
+    else
+      for (let x = 0, s = 0, d = oo; x < width; x++, s += 3, d += 4) {
+        out[d] = cur[s]!;
+        out[d + 1] = cur[s + 1]!;
+        out[d + 2] = cur[s + 2]!;
+        out[d + 3] = 255;
+      }
+    const t = prev;
+    prev = cur;
+    cur = t;
+  }
+  return { width, height, data: out };
+}
+
 function decodePng(bytes: Uint8Array): RGBAImage {
   validatePngStructure(bytes);
+  const fast = decodePngFast(bytes);
+  if (fast) return fast;
   const png = pngDecode(bytes);
   const { width, height, depth, channels } = png;
   const n = width * height;

@@ -116,21 +116,37 @@ export function boxBlurRGB(src: Uint8Array, w: number, h: number, r: number, pas
   const b = new Uint8Array(src.length);
   const win = 2 * r + 1;
   const inv = 1 / win;
+  // byte offsets (within a row) of the samples entering / leaving the running window at x, edge-clamped
+  const addOff = new Int32Array(w),
+    subOff = new Int32Array(w);
+  for (let x = 0; x < w; x++) {
+    addOff[x] = Math.min(w - 1, x + r + 1) * 4;
+    subOff[x] = Math.max(0, x - r) * 4;
+  }
   for (let p = 0; p < passes; p++) {
-    // horizontal a → b
+    // horizontal a → b, the three channels in one sweep
     for (let y = 0; y < h; y++) {
       const row = y * w * 4;
-      for (let c = 0; c < 3; c++) {
-        let sum = 0;
-        for (let k = -r; k <= r; k++) sum += a[row + Math.min(w - 1, Math.max(0, k)) * 4 + c]!;
-        for (let x = 0; x < w; x++) {
-          b[row + x * 4 + c] = (sum * inv + 0.5) | 0;
-          const xo = Math.max(0, x - r);
-          const xi = Math.min(w - 1, x + r + 1);
-          sum += a[row + xi * 4 + c]! - a[row + xo * 4 + c]!;
-        }
+      let s0 = 0,
+        s1 = 0,
+        s2 = 0;
+      for (let k = -r; k <= r; k++) {
+        const i = row + Math.min(w - 1, Math.max(0, k)) * 4;
+        s0 += a[i]!;
+        s1 += a[i + 1]!;
+        s2 += a[i + 2]!;
       }
-      for (let x = 0; x < w; x++) b[row + x * 4 + 3] = a[row + x * 4 + 3]!;
+      for (let x = 0, o = row; x < w; x++, o += 4) {
+        b[o] = (s0 * inv + 0.5) | 0;
+        b[o + 1] = (s1 * inv + 0.5) | 0;
+        b[o + 2] = (s2 * inv + 0.5) | 0;
+        b[o + 3] = a[o + 3]!;
+        const ai = row + addOff[x]!,
+          si = row + subOff[x]!;
+        s0 += a[ai]! - a[si]!;
+        s1 += a[ai + 1]! - a[si + 1]!;
+        s2 += a[ai + 2]! - a[si + 2]!;
+      }
     }
     // vertical b → a, processed with a running-sum row buffer (row-major friendly)
     const stride = w * 4;
@@ -196,37 +212,87 @@ function kuwahara(src: Uint8Array, w: number, h: number, r: number): Uint8Array 
     }
   }
   const out = new Uint8Array(src.length);
-  const box = (t: Float64Array, x0: number, y0: number, x1: number, y1: number) =>
-    t[y1 * W1 + x1]! - t[y0 * W1 + x1]! - t[y1 * W1 + x0]! + t[y0 * W1 + x0]!;
+  // quadrants (inclusive pixel ranges → SAT corner coordinates): x-split at [xa, x+1) and [x, xc),
+  // y-split at [ya, y+1) and [y, yc); counts via reciprocals (no divisions in the loop)
   for (let y = 0; y < h; y++) {
+    const ya = y - r < 0 ? 0 : y - r;
+    const yc = (y + r > h - 1 ? h - 1 : y + r) + 1;
+    const rA = ya * W1,
+      rY = y * W1,
+      rB = (y + 1) * W1,
+      rC = yc * W1;
+    const hTop = y + 1 - ya,
+      hBot = yc - y;
     for (let x = 0; x < w; x++) {
-      let best = Infinity;
-      let bx0 = 0,
-        by0 = 0,
-        bx1 = 0,
-        by1 = 0;
-      for (let q = 0; q < 4; q++) {
-        // quadrant bounds, inclusive pixel ranges → SAT exclusive coords
-        const x0 = q & 1 ? x : Math.max(0, x - r);
-        const x1 = q & 1 ? Math.min(w - 1, x + r) : x;
-        const y0 = q & 2 ? y : Math.max(0, y - r);
-        const y1 = q & 2 ? Math.min(h - 1, y + r) : y;
-        const cnt = (x1 - x0 + 1) * (y1 - y0 + 1);
-        const m = box(sL, x0, y0, x1 + 1, y1 + 1) / cnt;
-        const v = box(sL2, x0, y0, x1 + 1, y1 + 1) / cnt - m * m;
-        if (v < best) {
-          best = v;
-          bx0 = x0;
-          by0 = y0;
-          bx1 = x1 + 1;
-          by1 = y1 + 1;
-        }
+      const xa = x - r < 0 ? 0 : x - r;
+      const xb = x + 1;
+      const xc = (x + r > w - 1 ? w - 1 : x + r) + 1;
+      const wL = xb - xa,
+        wR = xc - x;
+      // q0: [xa, xb) × [ya, y+1)
+      let i0 = rA + xa,
+        i1 = rA + xb,
+        i2 = rB + xa,
+        i3 = rB + xb;
+      let inv = 1 / (wL * hTop);
+      let m = (sL[i3]! - sL[i1]! - sL[i2]! + sL[i0]!) * inv;
+      let best = (sL2[i3]! - sL2[i1]! - sL2[i2]! + sL2[i0]!) * inv - m * m;
+      let b0 = i0,
+        b1 = i1,
+        b2 = i2,
+        b3 = i3,
+        bInv = inv;
+      // q1: [x, xc) × [ya, y+1)
+      i0 = rA + x;
+      i1 = rA + xc;
+      i2 = rB + x;
+      i3 = rB + xc;
+      inv = 1 / (wR * hTop);
+      m = (sL[i3]! - sL[i1]! - sL[i2]! + sL[i0]!) * inv;
+      let v = (sL2[i3]! - sL2[i1]! - sL2[i2]! + sL2[i0]!) * inv - m * m;
+      if (v < best) {
+        best = v;
+        b0 = i0;
+        b1 = i1;
+        b2 = i2;
+        b3 = i3;
+        bInv = inv;
       }
-      const cnt = (bx1 - bx0) * (by1 - by0);
+      // q2: [xa, xb) × [y, yc)
+      i0 = rY + xa;
+      i1 = rY + xb;
+      i2 = rC + xa;
+      i3 = rC + xb;
+      inv = 1 / (wL * hBot);
+      m = (sL[i3]! - sL[i1]! - sL[i2]! + sL[i0]!) * inv;
+      v = (sL2[i3]! - sL2[i1]! - sL2[i2]! + sL2[i0]!) * inv - m * m;
+      if (v < best) {
+        best = v;
+        b0 = i0;
+        b1 = i1;
+        b2 = i2;
+        b3 = i3;
+        bInv = inv;
+      }
+      // q3: [x, xc) × [y, yc)
+      i0 = rY + x;
+      i1 = rY + xc;
+      i2 = rC + x;
+      i3 = rC + xc;
+      inv = 1 / (wR * hBot);
+      m = (sL[i3]! - sL[i1]! - sL[i2]! + sL[i0]!) * inv;
+      v = (sL2[i3]! - sL2[i1]! - sL2[i2]! + sL2[i0]!) * inv - m * m;
+      if (v < best) {
+        b0 = i0;
+        b1 = i1;
+        b2 = i2;
+        b3 = i3;
+        bInv = inv;
+      }
       const o = (y * w + x) * 4;
-      out[o] = c255(box(sR, bx0, by0, bx1, by1) / cnt);
-      out[o + 1] = c255(box(sG, bx0, by0, bx1, by1) / cnt);
-      out[o + 2] = c255(box(sB, bx0, by0, bx1, by1) / cnt);
+      out[o] = c255((sR[b3]! - sR[b1]! - sR[b2]! + sR[b0]!) * bInv);
+      out[o + 1] = c255((sG[b3]! - sG[b1]! - sG[b2]! + sG[b0]!) * bInv);
+      out[o + 2] = c255((sB[b3]! - sB[b1]! - sB[b2]! + sB[b0]!) * bInv);
       out[o + 3] = src[o + 3]!;
     }
   }

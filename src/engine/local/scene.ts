@@ -329,6 +329,9 @@ export class Scene {
   private cY1 = 0;
   private cTy = 0;
   private glowOut = 0.5;
+  // scratch: one texture row pre-blended between two texel rows (+1 wrap entry), see waterRowFast
+  private texRowA = new Float64Array(513);
+  private texRowB = new Float64Array(513);
 
 
   constructor(spec: SceneSpec, opt: RenderOptions) {
@@ -464,9 +467,10 @@ export class Scene {
       const d = (y - H / 2) / (H / 2);
       this.vigY[y] = 1 - 0.14 * d * d;
     }
+    // film grain / dither for stills only: in a video a static ±1 pattern is mostly quantised away by
+    // H.264 and only makes every macroblock costlier to encode
     this.grain = new Int8Array(W * H);
-    const gAmp = this.video ? 2 : 5;
-    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) this.grain[y * W + x] = Math.round((hash2(x, y, seed) - 0.5) * gAmp);
+    if (!this.video) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) this.grain[y * W + x] = Math.round((hash2(x, y, seed) - 0.5) * 5);
 
     // ---- particles
     const pr = new Rng(mix2(seed, 4));
@@ -1208,6 +1212,42 @@ export class Scene {
       fNTy = 0,
       fNY0 = 0,
       fNY1 = 0;
+    // Fast paths, inlined below (same maths as shadeSky / shadeWater, which stay in use for the rare
+    // anti-aliased pixels): sky pixels of videos (static sky cache + moving clouds) and open water.
+    const cache = this.skyCache;
+    const cloudTex = this.cloudTex;
+    const cm = cloudTex.mask;
+    const cloudZ = this.cloudZ;
+    const cloudFade = this.cloudFade;
+    const hasClouds = this.hasClouds;
+    const cloudTh = this.cloudTh;
+    const pc = this.pc;
+    const cSh0 = pc[P_CSH]!,
+      cSh1 = pc[P_CSH + 1]!,
+      cSh2 = pc[P_CSH + 2]!;
+    const cLi0 = pc[P_CLIT]!,
+      cLi1 = pc[P_CLIT + 1]!,
+      cLi2 = pc[P_CLIT + 2]!;
+    const cGl0 = pc[P_GLOW]!,
+      cGl1 = pc[P_GLOW + 1]!,
+      cGl2 = pc[P_GLOW + 2]!;
+    const pal = this.pal;
+    const wc0 = pal.water[0],
+      wc1 = pal.water[1],
+      wc2 = pal.water[2];
+    const sun0 = pal.sun[0],
+      sun1 = pal.sun[1],
+      sun2 = pal.sun[2];
+    const gl0 = pal.glow[0],
+      gl1 = pal.glow[1],
+      gl2 = pal.glow[2];
+    const sunX = this.sunX;
+    const hasGrain = !this.video;
+    const o32 = (out.byteOffset & 3) === 0 ? new Int32Array(out.buffer, out.byteOffset, W * H) : null;
+    let layerTop = Infinity,
+      layerBottom = -Infinity;
+    for (let i = 0; i < nL * W; i++) if (ridge[i]! < layerTop) layerTop = ridge[i]!;
+    for (let k = 0; k < nL; k++) if (bottoms[k]! > layerBottom) layerBottom = bottoms[k]!;
     for (let y = 0; y < H; y++) {
       const vy = vigY[y]!;
       const fy = fire && y > flameTop ? (y - flameTop) / (H - flameTop) : -1;
@@ -1224,10 +1264,76 @@ export class Scene {
         fNY1 = ((fn + 1) & tm) * ts;
       }
       const storeAbove = above !== null && y + 1 <= hy;
-      if (water && y + 1 > hy) this.prepWaterRow(y);
+      const waterRow = water && y + 1 > hy;
+      // open water of this row (no horizon anti-aliasing needed) → inline path
+      const waterFast = waterRow && y - hy >= 0 && above !== null && Math.floor(hy) - 1 >= 0;
+      let wUS = 0,
+        wUO = 0,
+        wY0 = 0,
+        wY1 = 0,
+        wTy = 0,
+        wY20 = 0,
+        wY21 = 0,
+        wTy2 = 0,
+        wRy = 0,
+        wDist = 0,
+        wD = 0,
+        wFres = 0,
+        wRel = 0,
+        wSpreadInv = 0,
+        wGlitter = 0,
+        wMaxRow = 0;
+      if (waterRow) {
+        this.prepWaterRow(y);
+        wUS = this.wUS;
+        wUO = this.wUO;
+        wY0 = this.wY0;
+        wY1 = this.wY1;
+        wTy = this.wTy;
+        wY20 = this.wY20;
+        wY21 = this.wY21;
+        wTy2 = this.wTy2;
+        wRy = this.wRy;
+        wDist = this.wDist;
+        wD = this.wD;
+        wFres = this.wFres;
+        wRel = this.wRel;
+        wSpreadInv = this.wSpreadInv;
+        wGlitter = this.wGlitter;
+        wMaxRow = this.wMaxRow;
+      }
+      // sky of this row from the video cache, clouds sampled with per-row constants
+      const skyFast = cache !== null && !waterRow;
+      const cloudRow = skyFast && hasClouds && y < hy && cloudZ[y]! > 0;
+      let cUS = 0,
+        cUO = 0,
+        cY0 = 0,
+        cY1 = 0,
+        cTy = 0,
+        cFade = 0;
+      if (cloudRow) {
+        this.prepCloudRow(y, cloudZ[y]!);
+        cUS = this.cUS;
+        cUO = this.cUO;
+        cY0 = this.cY0;
+        cY1 = this.cY1;
+        cTy = this.cTy;
+        cFade = cloudFade[y]!;
+      }
+      const rowW = y * W;
+      // can any layer reach this row? (above every ridge / below every layer: no per-pixel search)
+      const kTop = y + 1 > layerTop && y < layerBottom ? nL - 1 : -1;
+      // Rows of open water or of cached video sky go through tight specialised loops (same maths as
+      // below); where layers cross such a row, only their pixels are redone by the general loop.
+      const prefilled = fy < 0 && o32 !== null && (waterFast || skyFast);
+      if (prefilled) {
+        if (waterFast) this.waterRowFast(o32, y, vy, hasGrain);
+        else this.skyRowFast(o32, y, vy, hasGrain, storeAbove, cloudRow);
+        if (kTop < 0) continue;
+      }
       for (let x = 0; x < W; x++) {
         // front-most layer covering this pixel (with 1px anti-aliasing on the ridge)
-        let k = nL - 1;
+        let k = kTop;
         let cov = 0;
         for (; k >= 0; k--) {
           const rr = ridge[k * W + x]!;
@@ -1236,6 +1342,7 @@ export class Scene {
             break;
           }
         }
+        if (k < 0 && prefilled) continue;
         let r: number, g: number, b: number;
         if (k >= 0) {
           this.shadeLayer(k, x, y);
@@ -1244,13 +1351,79 @@ export class Scene {
           b = this.b;
           if (cov < 1) {
             if (k > 0) this.shadeAbove(x, y, k - 1, true);
-            else if (water && y + 1 > hy) this.shadeWater(x);
+            else if (waterRow) this.shadeWater(x);
             else this.shadeSky(x, y, true);
             r = this.r + (r - this.r) * cov;
             g = this.g + (g - this.g) * cov;
             b = this.b + (b - this.b) * cov;
           }
-        } else if (water && y + 1 > hy) {
+        } else if (waterFast) {
+          // == shadeWater(x): two bilinear samples of the wave texture
+          const u = x * wUS + wUO;
+          let fu = u | 0;
+          let tx = u - fu;
+          let x0 = fu & tm,
+            x1 = (fu + 1) & tm;
+          let ta = dd[wY0 + x0]! + (dd[wY0 + x1]! - dd[wY0 + x0]!) * tx;
+          let tb = dd[wY1 + x0]! + (dd[wY1 + x1]! - dd[wY1 + x0]!) * tx;
+          const w1 = ta + (tb - ta) * wTy;
+          const u2 = u * 2.1 + 37;
+          fu = u2 | 0;
+          tx = u2 - fu;
+          x0 = fu & tm;
+          x1 = (fu + 1) & tm;
+          ta = dd[wY20 + x0]! + (dd[wY20 + x1]! - dd[wY20 + x0]!) * tx;
+          tb = dd[wY21 + x0]! + (dd[wY21 + x1]! - dd[wY21 + x0]!) * tx;
+          const w2 = ta + (tb - ta) * wTy2;
+          const wave = w1 * 0.6 + w2 * 0.4 - 0.5;
+          // mirrored scene (rows above the horizon, already rendered), distorted by the waves
+          let ry = wRy - wave * wDist;
+          let rx = x + wave * 0.02 * W * wD;
+          if (ry > wMaxRow) ry = wMaxRow;
+          if (ry < 0) ry = 0;
+          if (rx < 0) rx = 0;
+          if (rx > W - 1) rx = W - 1;
+          const rx0 = rx | 0,
+            ry0 = ry | 0;
+          const rx1 = rx0 < W - 1 ? rx0 + 1 : rx0;
+          const ry1 = ry0 < wMaxRow ? ry0 + 1 : ry0;
+          const fx = rx - rx0,
+            fyy = ry - ry0;
+          const i00 = (ry0 * W + rx0) * 3,
+            i10 = (ry0 * W + rx1) * 3,
+            i01 = (ry1 * W + rx0) * 3,
+            i11 = (ry1 * W + rx1) * 3;
+          let t0 = above![i00]! + (above![i10]! - above![i00]!) * fx;
+          let t1 = above![i01]! + (above![i11]! - above![i01]!) * fx;
+          r = t0 + (t1 - t0) * fyy;
+          t0 = above![i00 + 1]! + (above![i10 + 1]! - above![i00 + 1]!) * fx;
+          t1 = above![i01 + 1]! + (above![i11 + 1]! - above![i01 + 1]!) * fx;
+          g = t0 + (t1 - t0) * fyy;
+          t0 = above![i00 + 2]! + (above![i10 + 2]! - above![i00 + 2]!) * fx;
+          t1 = above![i01 + 2]! + (above![i11 + 2]! - above![i01 + 2]!) * fx;
+          b = t0 + (t1 - t0) * fyy;
+          r = r * 0.9 + (wc0 - r * 0.9) * wFres;
+          g = g * 0.9 + (wc1 - g * 0.9) * wFres;
+          b = b * 0.9 + (wc2 - b * 0.9) * wFres;
+          // wave relief
+          const rel = wave * wRel;
+          r += rel * (0.6 + r);
+          g += rel * (0.6 + g);
+          b += rel * (0.6 + b);
+          // glitter path under the sun / moon
+          if (wGlitter > 0) {
+            const dx = (x - sunX) * wSpreadInv;
+            const gl = wGlitter / (1 + dx * dx * 2);
+            if (gl > 0.01) {
+              let sp = (w1 * 0.5 + w2 * 0.5 + 0.1 * (1 - wD) - 0.52) * (1 / 0.28);
+              sp = sp < 0 ? 0 : sp > 1 ? 1 : sp * sp * (3 - 2 * sp);
+              const kk = gl * (0.25 + 1.3 * sp);
+              r += sun0 * kk * 0.8 + gl0 * gl * 0.2;
+              g += sun1 * kk * 0.8 + gl1 * gl * 0.2;
+              b += sun2 * kk * 0.8 + gl2 * gl * 0.2;
+            }
+          }
+        } else if (waterRow) {
           this.shadeWater(x);
           r = this.r;
           g = this.g;
@@ -1263,6 +1436,41 @@ export class Scene {
             g = this.g + (g - this.g) * f;
             b = this.b + (b - this.b) * f;
           }
+        } else if (skyFast) {
+          // == shadeSky(x, y, true) with the video sky cache
+          const ci = (rowW + x) * 4;
+          r = cache![ci]!;
+          g = cache![ci + 1]!;
+          b = cache![ci + 2]!;
+          if (cloudRow) {
+            const u = x * cUS + cUO;
+            const fu = u | 0;
+            const tx = u - fu;
+            const x0 = fu & cm,
+              x1 = (fu + 1) & cm;
+            const ca = cd[cY0 + x0]! + (cd[cY0 + x1]! - cd[cY0 + x0]!) * tx;
+            const cb2 = cd[cY1 + x0]! + (cd[cY1 + x1]! - cd[cY1 + x0]!) * tx;
+            const c = ca + (cb2 - ca) * cTy;
+            let dens = (c - (cloudTh - 0.08)) * (1 / 0.3);
+            if (dens > 0) {
+              if (dens > 1) dens = 1;
+              dens = dens * dens * (3 - 2 * dens) * cFade;
+              if (dens > 0.003) {
+                const glow = cache![ci + 3]!;
+                const c2 = c - 0.04;
+                let lit = 0.55 + (c - c2) * 5 - (c - cloudTh) * 0.6;
+                lit = lit < 0 ? 0 : lit > 1 ? 1 : lit;
+                const gl = glow * 1.5 < 1 ? glow * 1.5 : 1;
+                const cr = cSh0 + (cLi0 - cSh0) * lit + cGl0 * gl * 0.5;
+                const cg = cSh1 + (cLi1 - cSh1) * lit + cGl1 * gl * 0.5;
+                const cbb = cSh2 + (cLi2 - cSh2) * lit + cGl2 * gl * 0.5;
+                dens *= 0.92 - 0.5 * (glow < 1 ? glow : 1);
+                r = r + (cr - r) * dens;
+                g = g + (cg - g) * dens;
+                b = b + (cbb - b) * dens;
+              }
+            }
+          }
         } else {
           this.shadeSky(x, y, true);
           r = this.r;
@@ -1270,7 +1478,7 @@ export class Scene {
           b = this.b;
         }
         if (storeAbove) {
-          const ai = (y * W + x) * 3;
+          const ai = (rowW + x) * 3;
           above![ai] = r;
           above![ai + 1] = g;
           above![ai + 2] = b;
@@ -1305,22 +1513,233 @@ export class Scene {
           }
         }
         const v = vy * vigX[x]! * 255;
-        const gi = y * W + x;
-        const gr = grain[gi]!;
+        const gi = rowW + x;
+        const gr = hasGrain ? grain[gi]! : 0;
         let R = r * v + gr,
           G = g * v + gr,
           B = b * v + gr;
         R = R < 0 ? 0 : R > 255 ? 255 : R;
         G = G < 0 ? 0 : G > 255 ? 255 : G;
         B = B < 0 ? 0 : B > 255 ? 255 : B;
-        const o = gi * 4;
-        out[o] = R + 0.5;
-        out[o + 1] = G + 0.5;
-        out[o + 2] = B + 0.5;
-        out[o + 3] = 255;
+        if (o32 !== null) {
+          // one little-endian word per pixel: R | G<<8 | B<<16 | 255<<24
+          o32[gi] = ((R + 0.5) | 0) | (((G + 0.5) | 0) << 8) | (((B + 0.5) | 0) << 16) | -16777216;
+        } else {
+          const o = gi * 4;
+          out[o] = R + 0.5;
+          out[o + 1] = G + 0.5;
+          out[o + 2] = B + 0.5;
+          out[o + 3] = 255;
+        }
       }
     }
     this.drawParticles(out, t);
+  }
+
+  /** One row of open water (after prepWaterRow(y)), composited into o32. Same maths as render(). */
+  private waterRowFast(o32: Int32Array, y: number, vy: number, hasGrain: boolean) {
+    const W = this.W;
+    const dd = this.detailTex.data;
+    const tm = this.detailTex.mask;
+    const above = this.above!;
+    const vigX = this.vigX;
+    const grain = this.grain;
+    const wUS = this.wUS,
+      wUO = this.wUO,
+      wY0 = this.wY0,
+      wY1 = this.wY1,
+      wTy = this.wTy,
+      wY20 = this.wY20,
+      wY21 = this.wY21,
+      wTy2 = this.wTy2,
+      wRy = this.wRy,
+      wDist = this.wDist,
+      wD = this.wD,
+      wFres = this.wFres,
+      wRel = this.wRel,
+      wSpreadInv = this.wSpreadInv,
+      wGlitter = this.wGlitter,
+      wMaxRow = this.wMaxRow;
+    const pal = this.pal;
+    const wc0 = pal.water[0],
+      wc1 = pal.water[1],
+      wc2 = pal.water[2];
+    const sun0 = pal.sun[0],
+      sun1 = pal.sun[1],
+      sun2 = pal.sun[2];
+    const gl0 = pal.glow[0],
+      gl1 = pal.glow[1],
+      gl2 = pal.glow[2];
+    const sunX = this.sunX;
+    const rowW = y * W;
+    // glitter only where wGlitter / (1 + 2·dx²) > 0.01: that x range (+1 px of slack) skips the division elsewhere
+    let gx0 = 1,
+      gx1 = 0;
+    if (wGlitter > 0.01) {
+      const half = Math.sqrt((wGlitter / 0.01 - 1) / 2) / wSpreadInv + 1;
+      gx0 = sunX - half;
+      gx1 = sunX + half;
+    }
+    // the two wave samples are bilinear at a fixed texture row pair: blend those rows once per image
+    // row, leaving one linear interpolation per pixel
+    const ts = tm + 1;
+    const rowA = this.texRowA,
+      rowB = this.texRowB;
+    for (let i = 0; i < ts; i++) {
+      rowA[i] = dd[wY0 + i]! + (dd[wY1 + i]! - dd[wY0 + i]!) * wTy;
+      rowB[i] = dd[wY20 + i]! + (dd[wY21 + i]! - dd[wY20 + i]!) * wTy2;
+    }
+    rowA[ts] = rowA[0]!;
+    rowB[ts] = rowB[0]!;
+    for (let x = 0; x < W; x++) {
+      const u = x * wUS + wUO;
+      let fu = u | 0;
+      let x0 = fu & tm;
+      const w1 = rowA[x0]! + (rowA[x0 + 1]! - rowA[x0]!) * (u - fu);
+      const u2 = u * 2.1 + 37;
+      fu = u2 | 0;
+      x0 = fu & tm;
+      const w2 = rowB[x0]! + (rowB[x0 + 1]! - rowB[x0]!) * (u2 - fu);
+      const wave = w1 * 0.6 + w2 * 0.4 - 0.5;
+      let ry = wRy - wave * wDist;
+      let rx = x + wave * 0.02 * W * wD;
+      if (ry > wMaxRow) ry = wMaxRow;
+      if (ry < 0) ry = 0;
+      if (rx < 0) rx = 0;
+      if (rx > W - 1) rx = W - 1;
+      const rx0 = rx | 0,
+        ry0 = ry | 0;
+      const rx1 = rx0 < W - 1 ? rx0 + 1 : rx0;
+      const ry1 = ry0 < wMaxRow ? ry0 + 1 : ry0;
+      const fx = rx - rx0,
+        fyy = ry - ry0;
+      const i00 = (ry0 * W + rx0) * 3,
+        i10 = (ry0 * W + rx1) * 3,
+        i01 = (ry1 * W + rx0) * 3,
+        i11 = (ry1 * W + rx1) * 3;
+      let t0 = above[i00]! + (above[i10]! - above[i00]!) * fx;
+      let t1 = above[i01]! + (above[i11]! - above[i01]!) * fx;
+      let r = t0 + (t1 - t0) * fyy;
+      t0 = above[i00 + 1]! + (above[i10 + 1]! - above[i00 + 1]!) * fx;
+      t1 = above[i01 + 1]! + (above[i11 + 1]! - above[i01 + 1]!) * fx;
+      let g = t0 + (t1 - t0) * fyy;
+      t0 = above[i00 + 2]! + (above[i10 + 2]! - above[i00 + 2]!) * fx;
+      t1 = above[i01 + 2]! + (above[i11 + 2]! - above[i01 + 2]!) * fx;
+      let b = t0 + (t1 - t0) * fyy;
+      r = r * 0.9 + (wc0 - r * 0.9) * wFres;
+      g = g * 0.9 + (wc1 - g * 0.9) * wFres;
+      b = b * 0.9 + (wc2 - b * 0.9) * wFres;
+      const rel = wave * wRel;
+      r += rel * (0.6 + r);
+      g += rel * (0.6 + g);
+      b += rel * (0.6 + b);
+      if (x >= gx0 && x <= gx1) {
+        const dx = (x - sunX) * wSpreadInv;
+        const gl = wGlitter / (1 + dx * dx * 2);
+        if (gl > 0.01) {
+          let sp = (w1 * 0.5 + w2 * 0.5 + 0.1 * (1 - wD) - 0.52) * (1 / 0.28);
+          sp = sp < 0 ? 0 : sp > 1 ? 1 : sp * sp * (3 - 2 * sp);
+          const kk = gl * (0.25 + 1.3 * sp);
+          r += sun0 * kk * 0.8 + gl0 * gl * 0.2;
+          g += sun1 * kk * 0.8 + gl1 * gl * 0.2;
+          b += sun2 * kk * 0.8 + gl2 * gl * 0.2;
+        }
+      }
+      const v = vy * vigX[x]! * 255;
+      const gi = rowW + x;
+      const gr = hasGrain ? grain[gi]! : 0;
+      let R = r * v + gr,
+        G = g * v + gr,
+        B = b * v + gr;
+      R = R < 0 ? 0 : R > 255 ? 255 : R;
+      G = G < 0 ? 0 : G > 255 ? 255 : G;
+      B = B < 0 ? 0 : B > 255 ? 255 : B;
+      o32[gi] = ((R + 0.5) | 0) | (((G + 0.5) | 0) << 8) | (((B + 0.5) | 0) << 16) | -16777216;
+    }
+  }
+
+  /** One row of cached video sky (+ clouds, after prepCloudRow(y) if cloudRow), composited into o32. */
+  private skyRowFast(o32: Int32Array, y: number, vy: number, hasGrain: boolean, storeAbove: boolean, cloudRow: boolean) {
+    const W = this.W;
+    const cache = this.skyCache!;
+    const above = this.above;
+    const vigX = this.vigX;
+    const grain = this.grain;
+    const cd = this.cloudTex.data;
+    const cm = this.cloudTex.mask;
+    const cloudTh = this.cloudTh;
+    const pc = this.pc;
+    const cSh0 = pc[P_CSH]!,
+      cSh1 = pc[P_CSH + 1]!,
+      cSh2 = pc[P_CSH + 2]!;
+    const cLi0 = pc[P_CLIT]!,
+      cLi1 = pc[P_CLIT + 1]!,
+      cLi2 = pc[P_CLIT + 2]!;
+    const cGl0 = pc[P_GLOW]!,
+      cGl1 = pc[P_GLOW + 1]!,
+      cGl2 = pc[P_GLOW + 2]!;
+    const cUS = this.cUS,
+      cUO = this.cUO,
+      cY0 = this.cY0,
+      cY1 = this.cY1,
+      cTy = this.cTy,
+      cFade = this.cloudFade[y]!;
+    const th0 = cloudTh - 0.08;
+    const rowW = y * W;
+    // cloud texture rows blended once per image row (see waterRowFast)
+    const rowA = this.texRowA;
+    if (cloudRow) {
+      const ts = cm + 1;
+      for (let i = 0; i < ts; i++) rowA[i] = cd[cY0 + i]! + (cd[cY1 + i]! - cd[cY0 + i]!) * cTy;
+      rowA[ts] = rowA[0]!;
+    }
+    for (let x = 0; x < W; x++) {
+      const ci = (rowW + x) * 4;
+      let r = cache[ci]!;
+      let g = cache[ci + 1]!;
+      let b = cache[ci + 2]!;
+      if (cloudRow) {
+        const u = x * cUS + cUO;
+        const fu = u | 0;
+        const x0 = fu & cm;
+        const c = rowA[x0]! + (rowA[x0 + 1]! - rowA[x0]!) * (u - fu);
+        let dens = (c - th0) * (1 / 0.3);
+        if (dens > 0) {
+          if (dens > 1) dens = 1;
+          dens = dens * dens * (3 - 2 * dens) * cFade;
+          if (dens > 0.003) {
+            const glow = cache[ci + 3]!;
+            const c2 = c - 0.04;
+            let lit = 0.55 + (c - c2) * 5 - (c - cloudTh) * 0.6;
+            lit = lit < 0 ? 0 : lit > 1 ? 1 : lit;
+            const gl = glow * 1.5 < 1 ? glow * 1.5 : 1;
+            const cr = cSh0 + (cLi0 - cSh0) * lit + cGl0 * gl * 0.5;
+            const cg = cSh1 + (cLi1 - cSh1) * lit + cGl1 * gl * 0.5;
+            const cbb = cSh2 + (cLi2 - cSh2) * lit + cGl2 * gl * 0.5;
+            dens *= 0.92 - 0.5 * (glow < 1 ? glow : 1);
+            r = r + (cr - r) * dens;
+            g = g + (cg - g) * dens;
+            b = b + (cbb - b) * dens;
+          }
+        }
+      }
+      const gi = rowW + x;
+      if (storeAbove) {
+        const ai = gi * 3;
+        above![ai] = r;
+        above![ai + 1] = g;
+        above![ai + 2] = b;
+      }
+      const v = vy * vigX[x]! * 255;
+      const gr = hasGrain ? grain[gi]! : 0;
+      let R = r * v + gr,
+        G = g * v + gr,
+        B = b * v + gr;
+      R = R < 0 ? 0 : R > 255 ? 255 : R;
+      G = G < 0 ? 0 : G > 255 ? 255 : G;
+      B = B < 0 ? 0 : B > 255 ? 255 : B;
+      o32[gi] = ((R + 0.5) | 0) | (((G + 0.5) | 0) << 8) | (((B + 0.5) | 0) << 16) | -16777216;
+    }
   }
 
   private drawParticles(out: Uint8Array, t: number) {

@@ -184,6 +184,10 @@ export async function deleteNode(
   if (!isRowId(id)) throw missing();
   const removed = await d.db.transaction(async (tx) => {
     await lockTree(tx, userId);
+    // Walk the subtree through the parent_id and primary-key indexes whatever the statistics say: with hash
+    // joins the planner scanned the whole table at every level (10,001 nodes in a 710,000-row table: 1.1–2.7 s
+    // instead of 0.16 s). Only for this transaction.
+    await tx.execute(sql`select set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)`);
     return rowsOf<{ id: number; name: string }>(
       await tx.execute(sql`
         with recursive sub (id, depth) as (

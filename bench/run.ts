@@ -385,9 +385,9 @@ async function compare(targets: { name: string; target: Target }[], floor: { bas
   return rows;
 }
 
-/** Poll p99 at a client-like pace (32 connections, 10 ms pause each) while idle and while every worker generates. */
+/** Poll p99 at a client-like pace (16 connections, 20 ms pause each: at most 800 req/s, i.e. 1,600 clients polling every 2 s) while idle and while every worker generates. */
 async function pollUnderLoad(t: Target, workers: number) {
-  const paced = { path: `/api/v1/generation/${t.poll.taskId}`, token: t.poll.token, conns: 32, seconds: SECONDS * 2, delayMs: 10 };
+  const paced = { path: `/api/v1/generation/${t.poll.taskId}`, token: t.poll.token, conns: 16, seconds: SECONDS * 2, delayMs: 20 };
   const idle = wrk(t.base, paced);
   const u = await newUser(t.base, 'load');
   // enough 4 s 512² videos to keep every worker busy for longer than the measurement
@@ -561,7 +561,7 @@ async function main() {
   }
   md.push('', '## Poll latency while every worker generates', '');
   md.push(
-    `A client-like paced load (32 connections, 10 ms pause between requests on each) on \`GET /api/v1/generation/{id}\`, ${SECONDS * 2} s idle, ` +
+    `A client-like paced load (16 connections, 20 ms pause between requests on each: at most 800 req/s, as from 1,600 clients polling every 2 s) on \`GET /api/v1/generation/{id}\`, ${SECONDS * 2} s idle, ` +
       `then ${SECONDS * 2} s while ${workers} workers each encode 4 s 512² videos (the queue still held work when the measurement ended).`,
     '',
   );

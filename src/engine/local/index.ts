@@ -102,13 +102,13 @@ function stylise(img: RGBAImage, prompt: string, style: string, strength: number
 
 // ------------------------------------------------------------------ tasks
 
-function buildScene(input: EngineInput, W: number, H: number, video: boolean) {
+function buildScene(input: EngineInput, W: number, H: number, video: boolean, videoEnd?: number) {
   const p = input.parameters ?? {};
   const prompt = input.prompt ?? '';
   const seed = resolveSeed(prompt, p);
   const promptHash = hashString(prompt);
   const spec = specFromPrompt(prompt, strParam(p, 'negative_prompt'), mix2(promptHash, seed));
-  return { scene: new Scene(spec, { width: W, height: H, seed, promptHash, detail: detailFromSteps(p), video }), seed };
+  return { scene: new Scene(spec, { width: W, height: H, seed, promptHash, detail: detailFromSteps(p), video, videoEnd }), seed };
 }
 
 async function runT2I(input: EngineInput): Promise<EngineOutput> {
@@ -151,7 +151,7 @@ async function runT2V(input: EngineInput): Promise<EngineOutput> {
   const W = evenDim(w0),
     H = evenDim(h0);
   const { fps, frames } = videoTiming(p);
-  const { scene } = buildScene(input, W, H, true);
+  const { scene } = buildScene(input, W, H, true, (frames - 1) / fps);
   const bytes = await encodeMp4({ width: W, height: H, fps, frames }, (i, buf) => scene.render(buf, i / fps));
   return { bytes, ext: 'mp4', mime: 'video/mp4', width: W, height: H, frames };
 }

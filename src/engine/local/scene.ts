@@ -227,7 +227,12 @@ export interface RenderOptions {
   promptHash: number;
   detail: number; // noise octaves 4..7
   video: boolean;
+  /** video: time (s) of the last frame; lets the ground layers be pre-shaded once per video */
+  videoEnd?: number;
 }
+
+// pre-shaded layer strips are skipped above this many floats in total (memory cap, 96 MiB; such layers are shaded per frame)
+const STRIP_MAX_FLOATS = 24 << 20;
 
 // offsets into Scene.pc (flattened palette constants for the hot loops)
 const P_GLOW = 0;
@@ -319,6 +324,25 @@ export class Scene {
   private discR2: number;
   private above: Float32Array | null = null; // RGB of rows above the horizon (water reflections)
   private skyCache: Float32Array | null = null; // video: static sky (RGB + glow) per pixel
+  // video: per-layer pre-shaded strips. A layer only translates sideways with the camera, so each one is
+  // shaded once per video over the whole camera path (strip column j = world pixel j, i.e. frame column j
+  // at t = 0) and each frame reads it at a sub-pixel offset (linear blend of two columns).
+  private videoEnd: number;
+  private stripsTried = false;
+  private stripsBuilt = false; // strips (and their ridge lines) exist for every layer
+  private strips: (Float32Array | null)[] = [];
+  private stripW = new Int32Array(0); // columns per strip
+  private stripY0 = new Int32Array(0); // strip rows [y0, y1)
+  private stripY1 = new Int32Array(0);
+  private stripSi = new Int32Array(0); // per frame: integer column offset
+  private stripF = new Float64Array(0); // per frame: fractional column offset
+  private stripOs = new Int32Array(0); // columns per pixel (city: 4, nearest column; others 1, linear blend)
+  private stripOn = new Uint8Array(0); // per frame: strip k covers every column of this frame
+  private stripRidge: Float32Array[] = []; // ridge / hill line per strip column
+  private stripHill: Float32Array[] = [];
+  private stripStepX3 = new Int32Array(0); // render scratch (per layer)
+  private stripBase = new Int32Array(0);
+  private ridgeLow = new Float64Array(0);
   // per-row cloud sampling constants (prepCloudRow)
   private cRow = -1;
   private cUS = 0;
@@ -332,6 +356,8 @@ export class Scene {
   // scratch: one texture row pre-blended between two texel rows (+1 wrap entry), see waterRowFast
   private texRowA = new Float64Array(513);
   private texRowB = new Float64Array(513);
+  private flameRowW = new Float64Array(513);
+  private flameRowN = new Float64Array(513);
 
 
   constructor(spec: SceneSpec, opt: RenderOptions) {
@@ -346,6 +372,7 @@ export class Scene {
     }
     this.pal = palCopy;
     this.video = opt.video;
+    this.videoEnd = opt.video && opt.videoEnd !== undefined && opt.videoEnd >= 0 ? opt.videoEnd : -1;
     const seed = (this.seed = mix2(opt.seed, opt.promptHash));
     const rng = new Rng(seed);
     const pal = this.pal;
@@ -624,35 +651,61 @@ export class Scene {
 
   private computeRidges() {
     const W = this.W;
-    const H = this.H;
-    const inv = 1 / H;
     for (let k = 0; k < this.layers.length; k++) {
       const L = this.layers[k]!;
-      const off = k * W;
-      const shift = this.cam * L.depth + L.texOff;
-      for (let x = 0; x < W; x++) {
-        const wx = (x - W / 2) * inv + shift; // world x in H units
-        let shape: number;
-        if (L.kind === 'mountain') shape = L.noise.ridged(wx * L.freq, L.octaves, 0.5) * 1.25 - 0.15;
-        else if (L.kind === 'dune') {
-          const s = wx * L.freq + 0.35 * L.noise.value(wx * L.freq * 0.7 + 9);
-          const f = s - Math.floor(s);
-          // asymmetric dune: long windward slope, steep slip face, rounded crest
-          const tri = f < 0.68 ? f / 0.68 : (1 - f) / 0.32;
-          shape = Math.pow(tri, 1.4) * (0.55 + 0.45 * L.noise.value(Math.floor(s) * 3.1 + 0.5)) + 0.15 * L.noise.fbm(s * 2, 2);
-        } else shape = L.noise.fbm(wx * L.freq, L.octaves, 0.45);
-        if (L.island) {
-          // coast/islands on the horizon: only the upper part of the noise rises above the sea
-          shape = Math.max(0, shape - 0.42) * 2.4;
-        } else if (L.kind === 'hill' || L.kind === 'forest') shape = 0.5 + (shape - 0.5) * 2;
-        let ry = (L.base - L.amp * shape) * H;
-        if (L.kind === 'city') ry = L.base * H - 0.02 * H; // flat base, buildings rise above it
-        this.hillRidge[off + x] = ry;
-        let top = ry;
-        if (L.kind === 'forest' && L.treeH > 0) top = ry - this.treeHeight(L, wx) * H;
-        else if (L.kind === 'city') top = ry - this.buildingHeight(L, wx) * H;
-        this.ridge[off + x] = top;
+      if (this.stripsBuilt) {
+        // video: offset of this frame into the layer's strip; ridge lines read from the strip's
+        const os = this.stripOs[k]!;
+        const s = this.cam * L.depth * this.H * os; // camera shift of layer k in strip columns
+        const si = os > 1 ? Math.round(s) : Math.floor(s);
+        const f = os > 1 ? 0 : s - si;
+        this.stripSi[k] = si;
+        this.stripF[k] = f;
+        const sr = this.stripRidge[k]!,
+          sh = this.stripHill[k]!;
+        const inRange = si >= 0 && (W - 1) * os + si + 1 < this.stripW[k]!;
+        this.stripOn[k] = inRange && this.strips[k] !== null ? 1 : 0;
+        if (inRange) {
+          const ridge = this.ridge,
+            hill = this.hillRidge;
+          for (let x = 0, o = k * W, j = si; x < W; x++, o++, j += os) {
+            ridge[o] = sr[j]! + (sr[j + 1]! - sr[j]!) * f;
+            hill[o] = sh[j]! + (sh[j + 1]! - sh[j]!) * f;
+          }
+          continue;
+        }
       }
+      this.computeRidgeRow(L, this.cam * L.depth + L.texOff, W, 1, this.ridge, this.hillRidge, k * W);
+    }
+  }
+
+  /** Ridge (with trees/buildings) and hill line of layer L for n columns, column x at world x = (x·step - W/2)/H + shift. */
+  private computeRidgeRow(L: Layer, shift: number, n: number, step: number, ridge: Float32Array, hillRidge: Float32Array, off: number) {
+    const W = this.W;
+    const H = this.H;
+    const inv = 1 / H;
+    for (let x = 0; x < n; x++) {
+      const wx = (x * step - W / 2) * inv + shift; // world x in H units
+      let shape: number;
+      if (L.kind === 'mountain') shape = L.noise.ridged(wx * L.freq, L.octaves, 0.5) * 1.25 - 0.15;
+      else if (L.kind === 'dune') {
+        const s = wx * L.freq + 0.35 * L.noise.value(wx * L.freq * 0.7 + 9);
+        const f = s - Math.floor(s);
+        // asymmetric dune: long windward slope, steep slip face, rounded crest
+        const tri = f < 0.68 ? f / 0.68 : (1 - f) / 0.32;
+        shape = Math.pow(tri, 1.4) * (0.55 + 0.45 * L.noise.value(Math.floor(s) * 3.1 + 0.5)) + 0.15 * L.noise.fbm(s * 2, 2);
+      } else shape = L.noise.fbm(wx * L.freq, L.octaves, 0.45);
+      if (L.island) {
+        // coast/islands on the horizon: only the upper part of the noise rises above the sea
+        shape = Math.max(0, shape - 0.42) * 2.4;
+      } else if (L.kind === 'hill' || L.kind === 'forest') shape = 0.5 + (shape - 0.5) * 2;
+      let ry = (L.base - L.amp * shape) * H;
+      if (L.kind === 'city') ry = L.base * H - 0.02 * H; // flat base, buildings rise above it
+      hillRidge[off + x] = ry;
+      let top = ry;
+      if (L.kind === 'forest' && L.treeH > 0) top = ry - this.treeHeight(L, wx) * H;
+      else if (L.kind === 'city') top = ry - this.buildingHeight(L, wx) * H;
+      ridge[off + x] = top;
     }
   }
 
@@ -859,18 +912,39 @@ export class Scene {
     this.b = b;
   }
 
-  /** Ground layer k at (x, y) → this.r/g/b */
+  /** Ground layer k at (x, y) → this.r/g/b (videos: from the pre-shaded strip when it covers (x, y)) */
   private shadeLayer(k: number, x: number, y: number) {
+    const W = this.W;
+    if (this.stripsBuilt && this.stripOn[k] === 1) {
+      const yi = y | 0;
+      const y0 = this.stripY0[k]!;
+      const xi = x | 0;
+      if (yi === y && xi === x && yi >= y0 && yi < this.stripY1[k]! && xi >= 0 && xi < W) {
+        const s = this.strips[k]!;
+        const i = ((yi - y0) * this.stripW[k]! + xi * this.stripOs[k]! + this.stripSi[k]!) * 3;
+        const f = this.stripF[k]!;
+        this.r = s[i]! + (s[i + 3]! - s[i]!) * f;
+        this.g = s[i + 1]! + (s[i + 4]! - s[i + 1]!) * f;
+        this.b = s[i + 2]! + (s[i + 5]! - s[i + 2]!) * f;
+        return;
+      }
+    }
+    const xi = x < 0 ? 0 : x >= W ? W - 1 : x | 0;
+    this.shadeLayerAt(k, xi, (x - W / 2) / this.H + this.cam * this.layers[k]!.depth, y, this.ridge, this.hillRidge, k * W, W);
+  }
+
+  /**
+   * Ground layer k at world x `wx` (H units, without the layer's texOff) and row y → this.r/g/b.
+   * Ridge lines are read from ridge/hillRidge[off + xi], xi being the column (0..n-1) of wx there.
+   */
+  private shadeLayerAt(k: number, xi: number, wx: number, y: number, ridge: Float32Array, hillRidge: Float32Array, off: number, n: number) {
     const L = this.layers[k]!;
     const pal = this.pal;
     const H = this.H;
-    const W = this.W;
-    const xi = x < 0 ? 0 : x >= W ? W - 1 : x | 0;
-    const off = k * W;
-    const top = this.ridge[off + xi]!;
-    const hill = this.hillRidge[off + xi]!;
+    const W = n;
+    const top = ridge[off + xi]!;
+    const hill = hillRidge[off + xi]!;
     const dy = (y - top) / H;
-    const wx = (x - W / 2) / H + this.cam * L.depth;
     const ts = this.detailTex.size;
     let cr = L.col[0],
       cg = L.col[1],
@@ -885,7 +959,7 @@ export class Scene {
       const n2 = this.detailTex.sample(u + 1.2 * this.lightSide, v - 0.6);
       const xl = xi > 1 ? xi - 2 : 0,
         xr = xi < W - 2 ? xi + 2 : W - 1;
-      const slope = (this.hillRidge[off + xr]! - this.hillRidge[off + xl]!) / Math.max(1, xr - xl);
+      const slope = (hillRidge[off + xr]! - hillRidge[off + xl]!) / Math.max(1, xr - xl);
       const sl = Math.max(-1, Math.min(1, slope * 1.2)) * this.lightSide;
       const fall = Math.exp(-dy * 6);
       shade = 0.8 + 0.25 * (n1 - 0.5) + Math.max(-0.3, Math.min(0.3, (n1 - n2) * 9)) + 0.22 * sl * fall;
@@ -931,7 +1005,7 @@ export class Scene {
     } else if (L.kind === 'dune') {
       const xl = xi > 0 ? xi - 1 : xi,
         xr = xi < W - 1 ? xi + 1 : xi;
-      const slope = (this.hillRidge[off + xr]! - this.hillRidge[off + xl]!) / Math.max(1, xr - xl);
+      const slope = (hillRidge[off + xr]! - hillRidge[off + xl]!) / Math.max(1, xr - xl);
       const sl = slope > 0.02 ? 1 : slope < -0.02 ? -1 : slope * 50;
       const fall = Math.exp(-dy * 7);
       const rip = this.detailTex.sample((wx * 8 + L.texOff) * ts * 0.3, (y / H) * ts * 3);
@@ -940,7 +1014,7 @@ export class Scene {
       const n = this.detailTex.sample((wx + L.texOff) * ts * 0.8, (y / H) * ts * 0.8);
       const xl = xi > 1 ? xi - 2 : 0,
         xr = xi < W - 2 ? xi + 2 : W - 1;
-      const slope = (this.hillRidge[off + xr]! - this.hillRidge[off + xl]!) / Math.max(1, xr - xl);
+      const slope = (hillRidge[off + xr]! - hillRidge[off + xl]!) / Math.max(1, xr - xl);
       const sl = Math.max(-1, Math.min(1, slope * 2)) * this.lightSide;
       shade = 0.85 + 0.3 * (n - 0.5) + 0.2 * sl * Math.exp(-dy * 5) - 0.1 * smoothstep(0, 0.25, dy);
     }
@@ -1170,6 +1244,100 @@ export class Scene {
     this.skyCache = cache;
   }
 
+  /**
+   * Video: shade every ground layer once over the whole camera path (see `strips`). Rows run from the
+   * layer's highest ridge point to its bottom, cut where nearer layers cover it in every frame. Above its
+   * own ridge a column repeats its first shaded row, so blending two neighbouring columns stays clean.
+   */
+  private buildStrips() {
+    this.stripsTried = true;
+    const W = this.W,
+      H = this.H;
+    const nL = this.layers.length;
+    this.strips = new Array<Float32Array | null>(nL).fill(null);
+    this.stripW = new Int32Array(nL);
+    this.stripY0 = new Int32Array(nL);
+    this.stripY1 = new Int32Array(nL);
+    this.stripSi = new Int32Array(nL);
+    this.stripF = new Float64Array(nL);
+    this.stripOs = new Int32Array(nL);
+    this.stripOn = new Uint8Array(nL);
+    this.stripStepX3 = new Int32Array(nL);
+    this.stripBase = new Int32Array(nL);
+    this.ridgeLow = new Float64Array(nL);
+    if (nL === 0 || this.videoEnd < 0) return;
+    this.stripsBuilt = true;
+    const camEnd = this.videoEnd * 0.035; // == this.cam of the last frame
+    const ridges: Float32Array[] = [];
+    const hills: Float32Array[] = [];
+    const maxTop = new Float64Array(nL);
+    for (let k = 0; k < nL; k++) {
+      const L = this.layers[k]!;
+      // window grids are too fine for a linear blend (they would go soft every other frame): city layers
+      // are shaded at 4 columns per pixel and read at the nearest one (≤ 1/8 px off, like point sampling).
+      // Their hill line is flat, so the ±2-column slope in shadeLayerAt stays 0 at any column spacing.
+      const os = L.kind === 'city' ? 4 : 1;
+      this.stripOs[k] = os;
+      const sw = (W + Math.ceil(camEnd * L.depth * H) + 3) * os;
+      this.stripW[k] = sw;
+      const ridge = new Float32Array(sw),
+        hill = new Float32Array(sw);
+      this.computeRidgeRow(L, L.texOff, sw, 1 / os, ridge, hill, 0);
+      ridges.push(ridge);
+      hills.push(hill);
+      let mx = -Infinity;
+      for (let j = 0; j < sw; j++) if (ridge[j]! > mx) mx = ridge[j]!;
+      maxTop[k] = mx;
+    }
+    this.stripRidge = ridges;
+    this.stripHill = hills;
+    let budget = STRIP_MAX_FLOATS;
+    for (let k = 0; k < nL; k++) {
+      const ridge = ridges[k]!,
+        hill = hills[k]!;
+      const sw = this.stripW[k]!;
+      const step = 1 / this.stripOs[k]!;
+      let minTop = Infinity;
+      for (let j = 0; j < sw; j++) if (ridge[j]! < minTop) minTop = ridge[j]!;
+      const bottom = this.bottoms[k]!;
+      const y0 = Math.max(0, Math.floor(minTop) - 1);
+      let y1 = Math.min(H, Math.ceil(bottom));
+      // a nearer layer reaching at least as low hides everything below its highest ridge point
+      // (+ a margin: frames sample ridges between strip columns); anything outside is shaded directly
+      for (let q = k + 1; q < nL; q++) if (this.bottoms[q]! >= bottom) y1 = Math.min(y1, Math.max(y0, Math.ceil(maxTop[q]!) + 4));
+      const rows = y1 - y0;
+      const size = rows * sw * 3;
+      if (rows <= 0 || size > budget) continue;
+      budget -= size;
+      const s = new Float32Array(size);
+      for (let y = y0; y < y1; y++) {
+        const ro = (y - y0) * sw;
+        for (let j = 0; j < sw; j++) {
+          if (y < Math.floor(ridge[j]!)) continue;
+          this.shadeLayerAt(k, j, (j * step - W / 2) / H, y, ridge, hill, 0, sw);
+          const i = (ro + j) * 3;
+          s[i] = this.r;
+          s[i + 1] = this.g;
+          s[i + 2] = this.b;
+        }
+      }
+      for (let j = 0; j < sw; j++) {
+        const first = Math.max(y0, Math.floor(ridge[j]!));
+        if (first <= y0 || first >= y1) continue;
+        const src = ((first - y0) * sw + j) * 3;
+        for (let y = y0; y < first; y++) {
+          const i = ((y - y0) * sw + j) * 3;
+          s[i] = s[src]!;
+          s[i + 1] = s[src + 1]!;
+          s[i + 2] = s[src + 2]!;
+        }
+      }
+      this.strips[k] = s;
+      this.stripY0[k] = y0;
+      this.stripY1[k] = y1;
+    }
+  }
+
   // ------------------------------------------------------------------ frame
 
   /** Render frame at time `t` seconds into `out` (RGBA, W×H). */
@@ -1185,6 +1353,7 @@ export class Scene {
     this.sunY = this.sunY0 + (this.video ? 0 : this.sunVy * t);
     if (this.video && this.skyCache === null) this.buildSkyCache();
     this.cRow = -1;
+    if (this.videoEnd >= 0 && !this.stripsTried) this.buildStrips();
     this.computeRidges();
     const nL = this.layers.length;
     const ridge = this.ridge;
@@ -1244,12 +1413,43 @@ export class Scene {
     const sunX = this.sunX;
     const hasGrain = !this.video;
     const o32 = (out.byteOffset & 3) === 0 ? new Int32Array(out.buffer, out.byteOffset, W * H) : null;
+    // videos blend the flame texture rows once per image row (stills keep the per-pixel bilinear samples)
+    const flameRows = fire && this.video && cloudTex.size === ts;
+    const flW = this.flameRowW,
+      flN = this.flameRowN;
+    let flMaxN = 0,
+      flOn = false;
     let layerTop = Infinity,
       layerBottom = -Infinity;
     for (let i = 0; i < nL * W; i++) if (ridge[i]! < layerTop) layerTop = ridge[i]!;
     for (let k = 0; k < nL; k++) if (bottoms[k]! > layerBottom) layerBottom = bottoms[k]!;
+    // video strips: per layer, this frame's lowest ridge point (rows below it are covered by that layer)
+    // and, per row, the index of column 0 in the strip (-1: not in the strip, shade directly)
+    const useStrips = this.stripsBuilt;
+    const stripArr = this.strips;
+    const stripOn = this.stripOn;
+    const stripF = this.stripF;
+    const stripStep = this.stripStepX3;
+    const stripBase = this.stripBase;
+    const ridgeLow = this.ridgeLow;
+    if (useStrips) {
+      for (let k = 0; k < nL; k++) {
+        let lo = -Infinity;
+        for (let i = k * W, e = i + W; i < e; i++) if (ridge[i]! > lo) lo = ridge[i]!;
+        ridgeLow[k] = lo;
+        stripStep[k] = this.stripOs[k]! * 3;
+      }
+    }
     for (let y = 0; y < H; y++) {
       const vy = vigY[y]!;
+      let rowCovered = false;
+      if (useStrips) {
+        for (let k = 0; k < nL; k++) {
+          if (y >= ridgeLow[k]! && y < bottoms[k]!) rowCovered = true;
+          const y0 = this.stripY0[k]!;
+          stripBase[k] = stripOn[k] === 1 && y >= y0 && y < this.stripY1[k]! ? ((y - y0) * this.stripW[k]! + this.stripSi[k]!) * 3 : -1;
+        }
+      }
       const fy = fire && y > flameTop ? (y - flameTop) / (H - flameTop) : -1;
       if (fy >= 0) {
         const vw = (y / H) * ts * 0.6 + t * ts * 0.25 + ts * 64;
@@ -1262,6 +1462,22 @@ export class Scene {
         fNTy = vn - fn;
         fNY0 = (fn & tm) * ts;
         fNY1 = ((fn + 1) & tm) * ts;
+        if (flameRows) {
+          // video: both texture row pairs blended once per image row (see waterRowFast)
+          let mw = -Infinity,
+            mn = -Infinity;
+          for (let i = 0; i < ts; i++) {
+            const w = (flW[i] = cd[fWY0 + i]! + (cd[fWY1 + i]! - cd[fWY0 + i]!) * fWTy);
+            const nn = (flN[i] = dd[fNY0 + i]! + (dd[fNY1 + i]! - dd[fNY0 + i]!) * fNTy);
+            if (w > mw) mw = w;
+            if (nn > mn) mn = nn;
+          }
+          flW[ts] = flW[0]!;
+          flN[ts] = flN[0]!;
+          // upper bound of F on this row (a lerp never exceeds its ends): no flame pixel if ≤ 0
+          flMaxN = mn * 1.25 + fy * 0.75 - 0.9;
+          flOn = flMaxN + (mw - 0.5) * 0.4 > 0;
+        }
       }
       const storeAbove = above !== null && y + 1 <= hy;
       const waterRow = water && y + 1 > hy;
@@ -1325,7 +1541,7 @@ export class Scene {
       const kTop = y + 1 > layerTop && y < layerBottom ? nL - 1 : -1;
       // Rows of open water or of cached video sky go through tight specialised loops (same maths as
       // below); where layers cross such a row, only their pixels are redone by the general loop.
-      const prefilled = fy < 0 && o32 !== null && (waterFast || skyFast);
+      const prefilled = fy < 0 && o32 !== null && (waterFast || skyFast) && !rowCovered;
       if (prefilled) {
         if (waterFast) this.waterRowFast(o32, y, vy, hasGrain);
         else this.skyRowFast(o32, y, vy, hasGrain, storeAbove, cloudRow);
@@ -1345,10 +1561,21 @@ export class Scene {
         if (k < 0 && prefilled) continue;
         let r: number, g: number, b: number;
         if (k >= 0) {
-          this.shadeLayer(k, x, y);
-          r = this.r;
-          g = this.g;
-          b = this.b;
+          const sb = useStrips ? stripBase[k]! : -1;
+          if (sb >= 0) {
+            // == shadeLayer(k, x, y) from the strip
+            const sa = stripArr[k]!;
+            const i = sb + x * stripStep[k]!;
+            const f = stripF[k]!;
+            r = sa[i]! + (sa[i + 3]! - sa[i]!) * f;
+            g = sa[i + 1]! + (sa[i + 4]! - sa[i + 1]!) * f;
+            b = sa[i + 2]! + (sa[i + 5]! - sa[i + 2]!) * f;
+          } else {
+            this.shadeLayer(k, x, y);
+            r = this.r;
+            g = this.g;
+            b = this.b;
+          }
           if (cov < 1) {
             if (k > 0) this.shadeAbove(x, y, k - 1, true);
             else if (waterRow) this.shadeWater(x);
@@ -1483,7 +1710,32 @@ export class Scene {
           above![ai + 1] = g;
           above![ai + 2] = b;
         }
-        if (fy >= 0) {
+        if (fy >= 0 && flameRows) {
+          // == the flames below, from the pre-blended texture rows; skipped where even the row's
+          // largest noise value could not make F positive
+          if (flOn) {
+            const uw = x * fKW + fOW;
+            let fu = uw | 0;
+            let x0 = fu & tm;
+            const warp = flW[x0]! + (flW[x0 + 1]! - flW[x0]!) * (uw - fu);
+            if (flMaxN + (warp - 0.5) * 0.4 > 0) {
+              const un = x * fKN + fON + warp * 40;
+              fu = un | 0;
+              x0 = fu & tm;
+              const n = flN[x0]! + (flN[x0 + 1]! - flN[x0]!) * (un - fu);
+              const F = n * 1.25 + fy * 0.75 - 0.9 + (warp - 0.5) * 0.4;
+              if (F > 0) {
+                let li = (F * 357) | 0;
+                if (li > 255) li = 255;
+                li *= 3;
+                const a = F * 3.5 < 1 ? F * 3.5 : 1;
+                r = r * (1 - a) + FIRE_LUT[li]! * a * 1.25;
+                g = g * (1 - a) + FIRE_LUT[li + 1]! * a;
+                b = b * (1 - a) + FIRE_LUT[li + 2]! * a;
+              }
+            }
+          }
+        } else if (fy >= 0) {
           // flames: domain-warped noise, both textures sampled with per-row constants
           const uw = x * fKW + fOW;
           let fu = uw | 0;
@@ -1748,6 +2000,7 @@ export class Scene {
       H = this.H;
     const scale = Math.min(W, H) / 1024;
     const kind = this.particleKind;
+    const isEmber = kind === 'ember';
     const col: RGB = kind === 'snow' ? [1, 1, 1] : kind === 'ember' ? [1, 0.6, 0.15] : [0.75, 0.8, 0.88];
     for (const p of this.particles) {
       let px = p.x + p.vx * t + (kind === 'snow' ? 0.01 * Math.sin(t * 1.5 + p.phase) : 0);
@@ -1773,13 +2026,16 @@ export class Scene {
       }
       const R = Math.max(0.5, p.r * scale * 1.5);
       const ext = Math.ceil(R + (kind === 'ember' ? R * 2 : 1));
+      const Rc2 = (R + 0.5) * (R + 0.5);
       for (let dy = -ext; dy <= ext; dy++) {
         const yy = Math.round(cy) + dy;
         if (yy < 0 || yy >= H) continue;
         for (let dx = -ext; dx <= ext; dx++) {
           const xx = Math.round(cx) + dx;
           if (xx < 0 || xx >= W) continue;
-          const d = Math.sqrt((xx - cx) * (xx - cx) + (yy - cy) * (yy - cy));
+          const d2 = (xx - cx) * (xx - cx) + (yy - cy) * (yy - cy);
+          if (!isEmber && d2 >= Rc2) continue; // outside the disc: a would be 0 (same result, no sqrt)
+          const d = Math.sqrt(d2);
           let a = clamp01(R + 0.5 - d) * a0;
           if (kind === 'ember') a = Math.min(1, a + (a0 * 0.35) / (1 + (d * d) / (R * R)));
           if (a <= 0.004) continue;

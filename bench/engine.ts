@@ -17,6 +17,8 @@ const cases: { name: string; input: EngineInput }[] = [
   { name: 't2i 1024×1024', input: { type: 't2i', prompt: 'sunset over the ocean', parameters: { width: 1024, height: 1024 }, references: [] } },
   { name: 'i2i 1024×1024', input: { type: 'i2i', prompt: 'watercolor painting', parameters: { width: 1024, height: 1024 }, references: [ref] } },
   { name: 't2v 512×512, 4 s, 24 fps', input: { type: 't2v', prompt: 'waves rolling on a beach', parameters: { width: 512, height: 512, duration: 4, fps: 24 }, references: [] } },
+  // the slowest scene kind (flames and smoke over a forest): the target holds for every prompt, not only the ocean
+  { name: 't2v 512×512, 4 s, 24 fps (forest fire)', input: { type: 't2v', prompt: 'a forest fire at night', parameters: { width: 512, height: 512, duration: 4, fps: 24 }, references: [] } },
   { name: 'i2v 512×512, 4 s, 24 fps', input: { type: 'i2v', prompt: 'slow zoom in', parameters: { width: 512, height: 512, duration: 4, fps: 24 }, references: [ref] } },
 ];
 

@@ -516,7 +516,8 @@ async function main() {
   const batchPg = pick('POST /api/v1/user/favorite_list/batch', 'project (PostgreSQL)');
   const batchEmb = pick('POST /api/v1/user/favorite_list/batch', 'project (embedded)');
   const t2i = eng.find((e) => e.name.startsWith('t2i'))!;
-  const t2v = eng.find((e) => e.name.startsWith('t2v'))!;
+  const t2vs = eng.filter((e) => e.name.startsWith('t2v'));
+  const t2v = t2vs.reduce((a, b) => (b.medianMs > a.medianMs ? b : a), t2vs[0]);
   const ok = (b: boolean) => (b ? 'met' : '**missed**');
   const targets: [string, string, boolean][] = [
     ['Poll throughput ≥ 0.75 × floor (PostgreSQL)', `${fmt(pollPg.r.rps / pollPg.floor!.rps, 2)} × (${fmt(pollPg.r.rps, 0)} vs ${fmt(pollPg.floor!.rps, 0)} req/s)`, pollPg.r.rps / pollPg.floor!.rps >= 0.75],
@@ -530,7 +531,7 @@ async function main() {
     ['Favorites batch of 1,000 ≤ 300 ms (p50, PostgreSQL / embedded)', `${fmt(batchPg.r.p50, 1)} / ${fmt(batchEmb.r.p50, 1)} ms`, Math.max(batchPg.r.p50, batchEmb.r.p50) <= 300],
     ['Favorites delete of a 10,000-node subtree ≤ 200 ms (PostgreSQL / embedded)', `${fmt(delPg, 1)} / ${fmt(delEmb, 1)} ms`, Math.max(delPg, delEmb) <= 200],
     ['Engine t2i 1024² ≤ 0.5 s (median)', `${fmt(t2i.medianMs, 0)} ms`, t2i.medianMs <= 500],
-    ['Engine t2v 4 s 24 fps 512² ≤ 2 s (median)', `${fmt(t2v.medianMs, 0)} ms`, t2v.medianMs <= 2000],
+    ['Engine t2v 4 s 24 fps 512² ≤ 2 s (median; ocean / forest fire)', t2vs.map((e) => `${fmt(e.medianMs, 0)} ms`).join(' / '), t2v.medianMs <= 2000],
   ];
 
   const md: string[] = [];

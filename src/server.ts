@@ -42,7 +42,6 @@ export async function startServer(config: Config, log: Logger) {
     taskTimeoutMs: config.taskTimeoutMs,
     pollMs: 1000,
   });
-  await pool.start();
   const app = createApp({ config, database, tokens, mailer, clock, log, storage, wake: pool.wake });
   // Start-up garbage (the embedded database's seed and wasm set-up, migrations) would otherwise stay resident for
   // many seconds: one full collection (about 45 ms) before listening brings idle memory down at once (270 -> 185 MB).
@@ -59,6 +58,10 @@ export async function startServer(config: Config, log: Logger) {
     `listening on http://${config.host}:${server.port} (database: ${database.kind}, mail: ${mailer.kind}, workers: ${config.workers}) ` +
       `ready in ${Math.round(performance.now() - started)} ms`,
   );
+  // The workers start once the server answers, so that their start-up (the engine's code and wasm) does not compete
+  // with the database's for the 2 cores before readiness. Tasks created meanwhile wait in the queue; start() looks
+  // for them.
+  await pool.start();
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {

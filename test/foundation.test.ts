@@ -1,5 +1,5 @@
 import { describe, expect, test, setDefaultTimeout } from 'bun:test';
-import { statSync, mkdtempSync, readFileSync } from 'node:fs';
+import { statSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../src/config';
@@ -218,6 +218,18 @@ describe('embedded PGlite seed', () => {
     const rows = await again.db.execute(sql`select account from users`);
     expect(JSON.stringify(rows)).toContain('seeded');
     await again.close();
+
+    // the native unpacker: never over existing files, no temporary folder left, unsafe archives refused
+    const { unpackDataDir } = await import('../src/db/seed');
+    expect(await unpackDataDir(seed, join(dir, 'pg'))).toBe(false);
+    expect(readdirSync(dir).filter((f) => f.includes('unpacking'))).toEqual([]);
+    const evil = new Uint8Array(1024);
+    evil.set(new TextEncoder().encode('../escape'), 0);
+    evil.set(new TextEncoder().encode('0000644\0'), 100);
+    evil.set(new TextEncoder().encode('00000000000\0'), 124);
+    evil[156] = 48;
+    await expect(unpackDataDir(new Blob([Bun.gzipSync(evil)]), join(dir, 'evil'))).rejects.toThrow('unsafe path');
+    expect(readdirSync(dir).sort()).toEqual(['pg', 'seed.tgz']);
   }, 60_000);
 });
 

@@ -8,6 +8,7 @@ import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import * as schema from './schema';
 import { loadPgliteAssets } from './pglite-assets';
+import { unpackDataDir } from './seed';
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 /** what a transaction callback receives; it offers the same query API as Db */
@@ -50,7 +51,9 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     };
   }
   const assets = await loadPgliteAssets();
-  const fresh = !target.dataDir || !existsSync(join(target.dataDir, 'PG_VERSION'));
+  let fresh = !target.dataDir || !existsSync(join(target.dataDir, 'PG_VERSION'));
+  // a data dir on disk is unpacked natively (faster); in memory, PGlite loads the seed itself
+  if (fresh && target.seed && target.dataDir && (await unpackDataDir(target.seed, target.dataDir))) fresh = false;
   const pg = await PGlite.create({
     ...(target.dataDir ? { dataDir: target.dataDir } : {}),
     ...(fresh && target.seed ? { loadDataDir: target.seed } : {}),

@@ -218,6 +218,9 @@ interface LoadResult {
   errors: number;
 }
 
+/** what a part that was skipped (--skip, --only) reports */
+const NO_RESULT: LoadResult = { rps: NaN, p50: NaN, p99: NaN, requests: 0, errors: 0 };
+
 let scriptSeq = 0;
 function wrk(base: string, l: Load): LoadResult {
   const dir = WORK;
@@ -406,7 +409,7 @@ async function pollUnderLoad(t: Target, workers: number) {
     if (l.every((r) => r.status !== 'processing')) break;
     await sleep(500);
   }
-  return { idle, busy, videos, stillQueued };
+  return { idle, busy };
 }
 
 async function deleteSubtree(t: Target, runs: number) {
@@ -442,7 +445,7 @@ async function startup(mode: 'embedded' | 'postgres', runs: number) {
     again.push(s2.readyMs);
     await s2.stop();
   }
-  return { first: median(first), again: median(again), rss: median(rss), firstAll: first, rssAll: rss };
+  return { first: median(first), again: median(again), rss: median(rss) };
 }
 
 function engine() {
@@ -462,7 +465,7 @@ async function main() {
   const workers = cpus().length;
 
   log('start-up and idle memory');
-  const none = { first: NaN, again: NaN, rss: NaN, firstAll: [], rssAll: [] };
+  const none = { first: NaN, again: NaN, rss: NaN };
   const startEmbedded = SKIP.has('start') ? none : await startup('embedded', QUICK ? 1 : 3);
   const startPg = SKIP.has('start') ? none : await startup('postgres', QUICK ? 1 : 3);
   log(`embedded first start ${fmt(startEmbedded.first, 0)} ms, idle RSS ${fmt(startEmbedded.rss)} MB; postgres ${fmt(startPg.first, 0)} ms, ${fmt(startPg.rss)} MB`);
@@ -472,7 +475,7 @@ async function main() {
 
   // One server at a time besides the floor, so that an idle second server does not disturb the figures.
   log('HTTP: project on PostgreSQL vs the floor (same database)');
-  const noLoad = { idle: { rps: NaN, p50: NaN, p99: NaN, requests: 0, errors: 0 }, busy: { rps: NaN, p50: NaN, p99: NaN, requests: 0, errors: 0 }, videos: 0, stillQueued: 0 };
+  const noLoad = { idle: NO_RESULT, busy: NO_RESULT };
   const pgUrl = await scratchDb('http');
   const pgProject = await project('project-postgres', mkdtempSync(join(WORK, 'pg-')), pgUrl);
   const floor = await start('floor', [process.execPath, 'bench/floor.ts'], { DATABASE_URL: pgUrl, JWT_SECRET: SECRET }, '/healthz');
@@ -508,7 +511,7 @@ async function main() {
   }
 
   // ---------------------------------------------------------------- report
-  const noRow: Row = { label: '', server: '', conns: 0, r: { rps: NaN, p50: NaN, p99: NaN, requests: 0, errors: 0 }, floor: { rps: NaN, p50: NaN, p99: NaN, requests: 0, errors: 0 } };
+  const noRow: Row = { label: '', server: '', conns: 0, r: NO_RESULT, floor: NO_RESULT };
   const pick = (label: string, server: string) => rows.find((r) => r.label.startsWith(label) && r.server === server) ?? noRow;
   const pollPg = pick('GET /api/v1/generation/', 'project (PostgreSQL)');
   const favPg = pick('GET /api/v1/user/favorite_list', 'project (PostgreSQL)');

@@ -2,8 +2,9 @@ import { Elysia } from 'elysia';
 import type { Clock } from './clock';
 import type { Config } from './config';
 import type { Database } from './db/client';
-import { jsonResponse, Plain } from './http/envelope';
+import { Plain } from './http/envelope';
 import { errorHandler } from './http/errors';
+import { requestGuard } from './http/guard';
 import { docs } from './http/openapi';
 import type { Tokens } from './http/tokens';
 import type { Logger } from './logger';
@@ -11,6 +12,7 @@ import type { Mailer } from './mail/mailer';
 import { accountModule } from './modules/account';
 import { authModule } from './modules/auth';
 import { favoritesModule } from './modules/favorites';
+import { sessionsModule } from './modules/sessions';
 import { generationModule } from './modules/generation';
 import { uploadsModule } from './modules/uploads';
 import type { Storage } from './storage/local';
@@ -28,6 +30,9 @@ export interface AppDeps {
   wake(): void;
 }
 
+/** Routes whose handlers read the raw body themselves (the guard only caps its size). */
+const RAW_BODY_PATHS = new Set(['/api/v1/upload']);
+
 /** Largest body a request to `path` may carry. */
 export function bodyLimitFor(config: Pick<Config, 'bodyLimit' | 'uploadMaxBytes'>, path: string): number {
   return path === '/api/v1/upload' ? config.uploadMaxBytes + 64 * 1024 : config.bodyLimit;
@@ -39,15 +44,7 @@ export function createApp(deps: AppDeps) {
   const db = database.db;
   return new Elysia()
     .use(errorHandler(log))
-    .onRequest(({ request }) => {
-      const length = Number(request.headers.get('content-length') ?? 0);
-      if (length > 0) {
-        const path = new URL(request.url).pathname;
-        if (length > bodyLimitFor(config, path)) {
-          return jsonResponse(413, { code: 400, message: '请求体过大' });
-        }
-      }
-    })
+    .use(requestGuard({ limitFor: (path) => bodyLimitFor(config, path), rawBodyPaths: RAW_BODY_PATHS }))
     .use(docs(pkg.version))
     .get('/healthz', () => ({ code: 200, message: 'ok' }), {
       response: { 200: Plain('200') },
@@ -73,8 +70,9 @@ export function createApp(deps: AppDeps) {
         },
       },
     )
-    .use(authModule({ db, tokens, mailer, clock, log, secret: config.jwtSecret }, config))
-    .use(accountModule({ db, tokens }))
+    .use(authModule({ db, tokens, mailer, clock, log, secret: config.jwtSecret, throttle: config.loginThrottle }, config))
+    .use(accountModule({ db, tokens, clock }))
+    .use(sessionsModule({ db, tokens, clock }))
     .use(favoritesModule({ db, tokens, batchMax: config.batchMax }))
     .use(uploadsModule({ db, tokens, storage, clock, maxBytes: config.uploadMaxBytes, maxPixels: config.uploadMaxPixels }))
     .use(generationModule({ db, tokens, storage, clock, wake }));

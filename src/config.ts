@@ -46,6 +46,14 @@ export interface Config {
   forgotPerIpPerMinute: number;
   /** honour X-Forwarded-For for the client IP (only behind a trusted proxy) */
   trustProxy: boolean;
+  /** login throttling: failures per account name / per client IP within the window, and the first lock */
+  loginThrottle: { accountMax: number; ipMax: number; windowMs: number; lockMs: number };
+  /** how often expired sessions and stale login counters are deleted, in ms */
+  housekeepingMs: number;
+  /** the event loop may stop answering this long (ms) before the watchdog ends the process; 0 = no watchdog */
+  watchdogMs: number;
+  /** a database call may take this long (ms) before /readyz fails and it is logged */
+  dbStallMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -157,5 +165,14 @@ export function loadConfig(env: Env = process.env): Config {
     batchMax: opt('FAVORITES_BATCH_MAX', (n, r) => parseInteger(n, r, 1, 100_000), 1000),
     forgotPerIpPerMinute: opt('FORGOT_PER_IP_PER_MINUTE', (n, r) => parseInteger(n, r, 1, 100_000), 10),
     trustProxy: opt('TRUST_PROXY', parseBool, false),
+    loginThrottle: {
+      accountMax: opt('LOGIN_MAX_FAILURES', (n, r) => parseInteger(n, r, 1, 1_000_000), 5),
+      ipMax: opt('LOGIN_IP_MAX_FAILURES', (n, r) => parseInteger(n, r, 1, 1_000_000), 50),
+      windowMs: opt('LOGIN_WINDOW', parseDuration, 15 * 60) * 1000,
+      lockMs: opt('LOGIN_LOCK', parseDuration, 30) * 1000,
+    },
+    housekeepingMs: opt('HOUSEKEEPING_INTERVAL', parseDuration, 10 * 60) * 1000,
+    watchdogMs: opt('WATCHDOG_TIMEOUT', (n, r) => parseInteger(n, r, 0, 86_400), 30) * 1000,
+    dbStallMs: opt('DB_STALL_TIMEOUT', parseDuration, 15) * 1000,
   };
 }

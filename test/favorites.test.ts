@@ -207,8 +207,8 @@ describe('POST /api/v1/user/favorite_list', () => {
     ['256 characters after trimming spaces', { name: ` ${'好'.repeat(256)} ` }, 'name 不能超过 255 个字符'],
     ['control character inside', { name: 'a\u0001b' }, 'name 不能包含控制字符'],
     ['newline inside', { name: 'a\nb' }, 'name 不能包含控制字符'],
-    ['NUL inside', { name: 'a\u0000b' }, 'name 不能包含控制字符'],
-    ['lone surrogate', { name: 'a\ud800b' }, 'name 含有无效的 Unicode 字符'],
+    ['NUL inside', { name: 'a\u0000b' }, 'name（不能包含 NUL 字符）'],
+    ['lone surrogate', { name: 'a\ud800b' }, 'name（不能包含不成对的 UTF-16 代理项）'],
     ['name not a string', { name: 42 }, 'name'],
     ['missing name', { name: undefined }, 'name'],
     ['bad node_type', { node_type: 'dir' }, 'node_type'],
@@ -217,7 +217,7 @@ describe('POST /api/v1/user/favorite_list', () => {
     ['file with null refer_url', { refer_url: null }, '文件节点必须提供 refer_url'],
     ['file with empty refer_url', { refer_url: '' }, '文件节点必须提供 refer_url'],
     ['refer_url over 2048', { refer_url: 'x'.repeat(2049) }, 'refer_url 不能超过 2048 个字符'],
-    ['refer_url with NUL', { refer_url: '/a\u0000b' }, 'refer_url 含有无效字符'],
+    ['refer_url with NUL', { refer_url: '/a\u0000b' }, 'refer_url（不能包含 NUL 字符）'],
     ['refer_url not a string', { refer_url: 5 }, 'refer_url'],
   ])('%s ⇒ HTTP 200, code 400 naming the field, nothing written', async (_n, over, text) => {
     const u = await newUser('fav');

@@ -402,14 +402,16 @@ test('numeric strings in known parameters are read as numbers', async () => {
 
 test('polling with a revoked token is HTTP 401, for an existing and for an unknown task', async () => {
   const u = await newUser('revoke');
+  const other = (await call('POST', '/api/v1/auth/login', { body: { account: u.account, password: u.password } })).body.data.token;
   const id = await createTask(u.token, { type: 't2i', prompt: 'x', parameters: { width: 64, height: 64 } });
-  expect((await call('GET', `/api/v1/generation/${id}`, { token: u.token })).body.code).toBe(200);
+  expect((await call('GET', `/api/v1/generation/${id}`, { token: other })).body.code).toBe(200);
   const change = await call('POST', '/api/v1/user/reset-password', { token: u.token, body: { old_password: u.password, new_password: 'Changed123' } });
   expect(change.body.code).toBe(200);
   for (const path of [`/api/v1/generation/${id}`, '/api/v1/generation/task_00000000000000000000', '/api/v1/generation/junk']) {
-    const r = await call('GET', path, { token: u.token });
+    const r = await call('GET', path, { token: other });
     expect(r.status, path).toBe(401);
     expect(r.body.code).toBe(401);
   }
+  expect((await call('GET', `/api/v1/generation/${id}`, { token: u.token })).body.code).toBe(200);
   expect((await call('GET', `/api/v1/generation/${id}`, { token: change.body.data.token })).body.code).toBe(200);
 });

@@ -65,17 +65,18 @@ describe('forgot + reset password through a real SMTP server', () => {
     expect(b.body.message).toContain('email');
   });
 
-  test('one mail per address per 60 s: HTTP 429 with Retry-After, then allowed again', async () => {
+  test('one mail per address per 60 s: HTTP 200, code 429, Retry-After and the wait in the message (DECISIONS §1), then allowed again', async () => {
     const env = await testEnv();
     const u = await newUser('rl');
     expect((await forgot(u.email)).body.code).toBe(200);
     const first = await codeFor(u.email);
     const limited = await forgot(u.email);
-    expect(limited.status).toBe(429);
+    expect(limited.status).toBe(200);
     expect(limited.body.code).toBe(429);
     const retry = Number(limited.headers.get('retry-after'));
     expect(retry).toBeGreaterThan(50);
     expect(retry).toBeLessThanOrEqual(60);
+    expect(limited.body.message).toBe(`邮件发送过于频繁，请 ${retry} 秒后再试`);
     expect(await mailCount(u.email)).toBe(1);
     env.clock.advance(61_000);
     expect((await forgot(u.email)).body.code).toBe(200);
@@ -197,7 +198,7 @@ describe('change password (POST /api/v1/user/reset-password)', () => {
   const change = (u: TestUser, old_password: string, new_password: string, token = u.token) =>
     call('POST', '/api/v1/user/reset-password', { token, body: { old_password, new_password } });
 
-  test('revokes every earlier token and returns a fresh one that works', async () => {
+  test('ends every other session, keeps the one that asked, and returns a fresh token for it (DECISIONS §2)', async () => {
     const u = await newUser('cp');
     const second = (await login(u.account, PASSWORD)).body.data.token;
     const res = await change(u, PASSWORD, 'Changed123');
@@ -206,11 +207,10 @@ describe('change password (POST /api/v1/user/reset-password)', () => {
     expect(res.body.message).toBe('成功修改密码');
     const fresh = res.body.data.token;
     expect(res.body.data.token_expire_at).toMatch(/Z$/);
-    for (const old of [u.token, second]) {
-      const r = await me(old);
-      expect(r.status).toBe(401);
-      expect(r.body.code).toBe(401);
-    }
+    const r = await me(second);
+    expect(r.status).toBe(401);
+    expect(r.body.code).toBe(401);
+    expect((await me(u.token)).body.code).toBe(200); // the client keeps using the token it had
     expect((await me(fresh)).body.code).toBe(200);
     expect((await login(u.account, 'Changed123')).body.code).toBe(200);
     expect((await login(u.account, PASSWORD)).body.code).toBe(401);
@@ -298,11 +298,11 @@ describe('bearer token (HTTP 401)', () => {
     const claims = JSON.parse(Buffer.from(u.token.split('.')[1], 'base64url').toString());
     const sign = (secret: string) =>
       (jwt({ name: 'jwt', secret }).decorator as any).jwt.sign as (p: object) => Promise<string>;
-    const expired = await sign(env.config.jwtSecret)({ sub: claims.sub, ver: claims.ver, exp: Math.floor(Date.now() / 1000) - 5 });
+    const expired = await sign(env.config.jwtSecret)({ sub: claims.sub, sid: claims.sid, exp: Math.floor(Date.now() / 1000) - 5 });
     await expect401({ authorization: `Bearer ${expired}` });
-    const valid = await sign(env.config.jwtSecret)({ sub: claims.sub, ver: claims.ver, exp: Math.floor(Date.now() / 1000) + 60 });
+    const valid = await sign(env.config.jwtSecret)({ sub: claims.sub, sid: claims.sid, exp: Math.floor(Date.now() / 1000) + 60 });
     expect((await call('POST', '/api/v1/user/reset-email', { token: valid, body: { new_email: `${uniq()}@example.com` } })).status).toBe(200);
-    const foreign = await sign('another-secret-another-secret-another')({ sub: claims.sub, ver: claims.ver, exp: Math.floor(Date.now() / 1000) + 60 });
+    const foreign = await sign('another-secret-another-secret-another')({ sub: claims.sub, sid: claims.sid, exp: Math.floor(Date.now() / 1000) + 60 });
     await expect401({ authorization: `Bearer ${foreign}` });
   });
 
@@ -312,7 +312,7 @@ describe('bearer token (HTTP 401)', () => {
     const claims = JSON.parse(Buffer.from(u.token.split('.')[1], 'base64url').toString());
     const sign = (jwt({ name: 'jwt', secret: env.config.jwtSecret }).decorator as any).jwt.sign as (p: object) => Promise<string>;
     const exp = Math.floor(Date.now() / 1000) + 2;
-    const short = await sign({ sub: claims.sub, ver: claims.ver, exp });
+    const short = await sign({ sub: claims.sub, sid: claims.sid, exp });
     const me = () => call('GET', '/api/v1/user/favorite_list', { token: short });
     expect((await me()).status).toBe(200);
     expect((await me()).status).toBe(200);

@@ -21,14 +21,49 @@ export const users = pgTable(
     account: text('account').notNull(),
     email: text('email').notNull(),
     passwordHash: text('password_hash').notNull(),
-    /** bumped on every password change/reset; tokens carry it, older ones are revoked */
-    tokenVersion: integer('token_version').notNull().default(0),
     createdAt: ts('created_at').notNull(),
   },
   (t) => [
     uniqueIndex('users_account_lower_key').on(sql`lower(${t.account})`),
     uniqueIndex('users_email_lower_key').on(sql`lower(${t.email})`),
   ],
+);
+
+/**
+ * One row per login (DECISIONS §2, issue 10): the token carries the session id, and a token is valid while its
+ * session row exists and has not expired. Logout, a password change (other sessions) and a reset (all) delete rows.
+ */
+export const sessions = pgTable(
+  'sessions',
+  {
+    id: text('id').primaryKey(),
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    createdAt: ts('created_at').notNull(),
+    /** updated at most once a minute per session and instance */
+    lastUsedAt: ts('last_used_at').notNull(),
+    /** the expiry of the newest token issued for the session */
+    expiresAt: ts('expires_at').notNull(),
+    userAgent: text('user_agent'),
+    ip: text('ip'),
+  },
+  (t) => [index('sessions_user_idx').on(t.userId, t.createdAt), index('sessions_expires_idx').on(t.expiresAt)],
+);
+
+/**
+ * Failed-login counters per key (`account:<lower-cased account>` and `ip:<address>`), shared by every instance.
+ * A key past its limit is locked until `locked_until`; each failure beyond the limit doubles the lock.
+ */
+export const loginThrottle = pgTable(
+  'login_throttle',
+  {
+    key: text('key').primaryKey(),
+    failures: integer('failures').notNull(),
+    windowStart: ts('window_start').notNull(),
+    lockedUntil: ts('locked_until'),
+  },
+  (t) => [index('login_throttle_window_idx').on(t.windowStart)],
 );
 
 /** One pending forgot-password code per user (a new request replaces it). */

@@ -1,7 +1,7 @@
-import { eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import { Elysia } from 'elysia';
 import type { Db } from '../db/client';
-import { users } from '../db/schema';
+import { sessions, users } from '../db/schema';
 import { unauthorized } from './envelope';
 import type { TokenClaims, Tokens } from './tokens';
 
@@ -9,7 +9,8 @@ export interface AuthUser {
   id: number;
   account: string;
   email: string;
-  tokenVersion: number;
+  /** the session of the token that made the request */
+  sessionId: string;
 }
 
 /** The claims of a well-formed, correctly signed, unexpired bearer token, or a 401 AppError. Not yet checked for revocation. */
@@ -26,14 +27,60 @@ export async function authenticate(db: Db, tokens: Tokens, header: string | unde
   return userOf(db, await verifyBearer(tokens, header));
 }
 
-/** The user the claims belong to, or a 401 AppError when the user is gone or the token was revoked. */
+const lookups = new WeakMap<Db, ReturnType<typeof prepareLookup>>();
+
+/** One indexed lookup (the session's primary key): the user, only while the token's session is alive. */
+function prepareLookup(db: Db) {
+  return db
+    .select({ id: users.id, account: users.account, email: users.email })
+    .from(sessions)
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .where(
+      and(
+        eq(sessions.id, sql.placeholder('sid')),
+        eq(sessions.userId, sql.placeholder('uid')),
+        sql`${sessions.expiresAt} > now()`,
+      ),
+    )
+    .prepare('auth_session');
+}
+
+/** The user the claims belong to, or a 401 AppError when the user is gone or the session was ended or expired. */
 export async function userOf(db: Db, claims: TokenClaims): Promise<AuthUser> {
-  const [user] = await db
-    .select({ id: users.id, account: users.account, email: users.email, tokenVersion: users.tokenVersion })
-    .from(users)
-    .where(eq(users.id, claims.userId));
-  if (!user || user.tokenVersion !== claims.version) throw unauthorized();
-  return user;
+  let lookup = lookups.get(db);
+  if (!lookup) lookups.set(db, (lookup = prepareLookup(db)));
+  const [user] = await lookup.execute({ sid: claims.sessionId, uid: claims.userId });
+  if (!user) throw unauthorized();
+  touchSession(db, claims.sessionId);
+  return { ...user, sessionId: claims.sessionId };
+}
+
+/** How often a session's `last_used_at` is written, at most, per instance. */
+export const TOUCH_INTERVAL_MS = 60_000;
+const touched = new WeakMap<Db, Map<string, number>>();
+
+/**
+ * Records that a session was used, at most once a minute per session (a client polls every 2 s; a write per
+ * poll would cost more than the poll). Best effort, off the request path: a failed write only leaves
+ * `last_used_at` a little older.
+ */
+export function touchSession(db: Db, sessionId: string) {
+  let seen = touched.get(db);
+  if (!seen) touched.set(db, (seen = new Map()));
+  const now = Date.now();
+  const last = seen.get(sessionId);
+  if (last !== undefined && now - last < TOUCH_INTERVAL_MS) return;
+  if (seen.size >= 10_000) {
+    for (const [id, at] of seen) if (now - at >= TOUCH_INTERVAL_MS) seen.delete(id);
+  }
+  seen.set(sessionId, now);
+  db.update(sessions)
+    .set({ lastUsedAt: new Date(now) })
+    .where(eq(sessions.id, sessionId))
+    .then(
+      () => {},
+      () => seen.delete(sessionId),
+    );
 }
 
 /** OpenAPI: marks a route as needing the bearer token. */
@@ -60,7 +107,7 @@ export const authGuard = (db: Db, tokens: Tokens) =>
     },
     /**
      * `{ claims: true }`: like `auth`, but only the signature and expiry are checked here; the route MUST check
-     * revocation itself (the token version), e.g. inside the one query it runs anyway. For hot routes.
+     * revocation itself (the session), e.g. inside the one query it runs anyway. For hot routes.
      */
     claims: {
       async transform({ request }) {

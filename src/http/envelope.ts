@@ -15,8 +15,12 @@ export class AppError extends Error {
 
 export const badRequest = (message: string) => new AppError(400, message);
 export const unauthorized = () => new AppError(401, '未登录或登录已过期，请重新登录', 401);
-export const tooMany = (retryAfterSeconds: number, message = '请求过于频繁，请稍后再试') =>
-  new AppError(429, message, 429, { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) });
+/**
+ * Code 429 with Retry-After. HTTP 429 for throttling aimed at abuse; HTTP 200 (`httpStatus`) for a limit that an
+ * ordinary user meets, whose message the client shows (DECISIONS §1).
+ */
+export const tooMany = (retryAfterSeconds: number, message = '请求过于频繁，请稍后再试', httpStatus = 429) =>
+  new AppError(429, message, httpStatus, { 'retry-after': String(Math.max(1, Math.ceil(retryAfterSeconds))) });
 
 export function ok<T>(message: string, data: T): { code: 200; message: string; data: T };
 export function ok(message: string): { code: 200; message: string };

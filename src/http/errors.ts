@@ -23,6 +23,8 @@ export const errorHandler = (log: Logger) =>
       set.status = status;
       return jsonResponse(status, body, headers);
     };
+    // an AppError thrown while parsing (the request guard) reaches here wrapped in Elysia's ParseError
+    if (code === 'PARSE' && (error as Error).cause instanceof AppError) error = (error as Error).cause as AppError;
     if (error instanceof AppError) {
       return reply(error.httpStatus, { code: error.code, message: error.message }, error.headers);
     }

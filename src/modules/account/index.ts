@@ -1,13 +1,11 @@
 import { Elysia, t } from 'elysia';
 import { authGuard, bearer } from '../../http/auth';
-import { Envelope, isoUtc, ok } from '../../http/envelope';
-import type { Tokens } from '../../http/tokens';
-import type { Db } from '../../db/client';
+import { badRequest, Envelope, isoUtc, ok } from '../../http/envelope';
 import { Email, Password, TokenFields } from '../auth/model';
 import * as svc from './service';
 
 /** Endpoints 5–6: change password, change e-mail (logged in). */
-export const accountModule = (d: { db: Db; tokens: Tokens }) =>
+export const accountModule = (d: svc.AccountDeps) =>
   new Elysia({ prefix: '/api/v1/user', tags: ['用户管理 / accounts'] })
     .use(authGuard(d.db, d.tokens))
     .post(
@@ -18,6 +16,7 @@ export const accountModule = (d: { db: Db; tokens: Tokens }) =>
       },
       {
         auth: true,
+        parse: 'json', // read by the request guard; documents the body as JSON only
         body: t.Object({
           old_password: t.String({ minLength: 1, maxLength: 128, examples: ['User@1234'] }),
           new_password: Password,
@@ -31,27 +30,40 @@ export const accountModule = (d: { db: Db; tokens: Tokens }) =>
         detail: {
           summary: '修改密码 / change password',
           description:
-            '修改成功后，之前签发的所有 token 立即失效；响应中附带一个新 token 供当前会话继续使用。\n\n' +
-            'Every token issued before the change is revoked at once; `data` carries a fresh token and its ' +
-            'expiry so the session that made the change goes on. code 401 (HTTP 200) = wrong old password.',
+            '修改成功后，其他所有会话立即结束（其 token 返回 HTTP 401）；发起请求的 token 继续有效（客户端会继续使用它），' +
+            '响应中另附同一会话的新 token 及其过期时间，可选用。\n\n' +
+            'Every OTHER session ends at once (their tokens get HTTP 401); the token that made the request stays valid, ' +
+            'since the desktop client keeps using it. `data` also carries a fresh token for the same session and its ' +
+            'expiry, for clients that want it. code 401 (HTTP 200) = wrong old password.',
           security: bearer,
         },
       },
     )
     .post(
       '/reset-email',
-      async ({ body, user }) => ok('成功修改邮箱', { email: await svc.changeEmail(d, user, body.new_email) }),
+      async ({ body, user }) => {
+        // the spec's key is new_email; an older client build sends email (DECISIONS §9)
+        const email = body.new_email ?? body.email;
+        if (email === undefined) throw badRequest('参数不合规：new_email');
+        return ok('成功修改邮箱', { email: await svc.changeEmail(d, user, email) });
+      },
       {
         auth: true,
-        body: t.Object({ new_email: Email }),
+        parse: 'json', // read by the request guard; documents the body as JSON only
+        body: t.Object({
+          new_email: t.Optional(Email),
+          email: t.Optional(Email),
+        }),
         response: {
           200: Envelope(t.Object({ email: t.String() }), '200 成功修改邮箱; 400 参数不合规; 401 邮箱重复; 500'),
         },
         detail: {
           summary: '修改邮箱 / change e-mail',
           description:
+            '新邮箱放在 `new_email`（旧版客户端发送 `email`，同样接受；两者都有时以 new_email 为准）。' +
             '新邮箱不区分大小写唯一；已被其他账号使用时返回 code 401（HTTP 200）。\n\n' +
-            'The new address must not belong to another account (case-insensitive): code 401 with HTTP 200.',
+            'The new address goes in `new_email` (an older client build sends `email`, also accepted; `new_email` wins when ' +
+            'both are sent). It must not belong to another account (case-insensitive): code 401 with HTTP 200.',
           security: bearer,
         },
       },

@@ -6,27 +6,30 @@ import type { AuthUser } from '../../http/auth';
 import { AppError } from '../../http/envelope';
 import type { Tokens } from '../../http/tokens';
 import { hashPassword, lower } from '../auth/service';
+import { endSessions, renewSession } from '../sessions/service';
+import type { Clock } from '../../clock';
 
 export interface AccountDeps {
   db: Db;
   tokens: Tokens;
+  clock: Clock;
 }
 
-/** Changes the password, revokes every other token, and returns a fresh token for this session. */
+/**
+ * Changes the password and ends every OTHER session (DECISIONS §2): the token that made the request stays valid,
+ * since the desktop client keeps using it. The response's token is a fresh one for the same session.
+ */
 export async function changePassword(d: AccountDeps, user: AuthUser, oldPassword: string, newPassword: string) {
   const [row] = await d.db.select({ hash: users.passwordHash }).from(users).where(eq(users.id, user.id));
   if (!row || !(await Bun.password.verify(oldPassword, row.hash))) throw new AppError(401, '旧密码不正确');
   const passwordHash = await hashPassword(newPassword);
-  const version = await d.db.transaction(async (tx) => {
-    const [updated] = await tx
-      .update(users)
-      .set({ passwordHash, tokenVersion: sql`${users.tokenVersion} + 1` })
-      .where(eq(users.id, user.id))
-      .returning({ version: users.tokenVersion });
+  return d.db.transaction(async (tx) => {
+    const updated = await tx.update(users).set({ passwordHash }).where(eq(users.id, user.id)).returning({ id: users.id });
+    if (updated.length !== 1) throw new Error('password change was not stored');
     await tx.delete(passwordResets).where(eq(passwordResets.userId, user.id));
-    return updated.version;
+    await endSessions(tx, user.id, user.sessionId);
+    return renewSession(d, tx, user.id, user.sessionId);
   });
-  return d.tokens.issue({ userId: user.id, version });
 }
 
 export async function changeEmail(d: AccountDeps, user: AuthUser, newEmail: string): Promise<string> {

@@ -44,11 +44,11 @@ export const TokenFields = {
 };
 export const LoginResponse = Envelope(
   t.Object({ account: t.String(), email: t.String(), ...TokenFields }),
-  '200 登录成功; 400 参数不合规; 401 账号或密码错误; 500',
+  '200 登录成功; 400 参数不合规; 401 账号或密码错误; 429 尝试过于频繁 (HTTP 429); 500',
 );
 
 export const ForgotBody = t.Object({ email: Email });
-export const ForgotResponse = Plain('200 邮件已发送; 400 参数不合规; 401 邮箱未注册; 429 请求过于频繁 (HTTP 429); 500 邮件发送失败');
+export const ForgotResponse = Plain('200 邮件已发送; 400 参数不合规; 401 邮箱未注册; 429 同一邮箱 60 秒内重复请求 (HTTP 200) / 同一 IP 请求过多 (HTTP 429); 500 邮件发送失败');
 
 export const ResetBody = t.Object({
   email: Email,

@@ -8,6 +8,8 @@ import { AppError, tooMany } from '../../http/envelope';
 import type { Tokens } from '../../http/tokens';
 import type { Logger } from '../../logger';
 import type { Mailer } from '../../mail/mailer';
+import { endSessions, type Origin, startSession } from '../sessions/service';
+import { admitLogin, type LoginThrottleConfig, loginSucceeded, throttleKeys } from './throttle';
 
 export interface AuthDeps {
   db: Db;
@@ -17,6 +19,7 @@ export interface AuthDeps {
   log: Logger;
   /** key for hashing reset codes (the JWT secret) */
   secret: string;
+  throttle: LoginThrottleConfig;
 }
 
 export const RESET_CODE_TTL_MS = 10 * 60 * 1000;
@@ -58,7 +61,13 @@ export async function register(d: AuthDeps, input: { account: string; email: str
   }
 }
 
-export async function login(d: AuthDeps, input: { account: string; password: string }) {
+/**
+ * Checks the password and starts a session. Attempts are throttled per account name and per client IP (HTTP 429
+ * with Retry-After once locked), whether or not the account exists, so the lock reveals nothing.
+ */
+export async function login(d: AuthDeps, input: { account: string; password: string }, origin: Origin & { ip: string }) {
+  const keys = throttleKeys(input.account, origin.ip);
+  await admitLogin(d.db, keys, d.throttle, d.clock.now());
   const key = input.account.toLowerCase();
   const [user] = await d.db
     .select()
@@ -70,7 +79,8 @@ export async function login(d: AuthDeps, input: { account: string; password: str
     throw new AppError(401, '账号或密码错误');
   }
   if (!(await Bun.password.verify(input.password, user.passwordHash))) throw new AppError(401, '账号或密码错误');
-  const { token, expiresAt } = await d.tokens.issue({ userId: user.id, version: user.tokenVersion });
+  await loginSucceeded(d.db, keys);
+  const { token, expiresAt } = await startSession(d, d.db, user.id, origin);
   return { user, token, expiresAt };
 }
 
@@ -102,7 +112,9 @@ export async function forgotPassword(d: AuthDeps, email: string): Promise<void> 
       .from(passwordResets)
       .where(eq(passwordResets.userId, user.id));
     const waitMs = row ? row.sentAt.getTime() + RESET_MAIL_INTERVAL_MS - now.getTime() : RESET_MAIL_INTERVAL_MS;
-    throw tooMany(waitMs / 1000, '邮件发送过于频繁，请 60 秒后再试');
+    // a limit an ordinary user meets: HTTP 200 + code 429 with the wait (DECISIONS §1), which the client shows
+    const wait = Math.max(1, Math.ceil(waitMs / 1000));
+    throw tooMany(wait, `邮件发送过于频繁，请 ${wait} 秒后再试`, 200);
   }
   try {
     await d.mailer.send({
@@ -153,9 +165,7 @@ export async function resetPassword(d: AuthDeps, input: { email: string; code: s
       .where(and(eq(passwordResets.userId, user.id), eq(passwordResets.codeHash, pending.codeHash)))
       .returning({ userId: passwordResets.userId });
     if (used.length === 0) throw bad(); // used by a concurrent request
-    await tx
-      .update(users)
-      .set({ passwordHash, tokenVersion: sql`${users.tokenVersion} + 1` })
-      .where(eq(users.id, user.id));
+    await tx.update(users).set({ passwordHash }).where(eq(users.id, user.id));
+    await endSessions(tx, user.id); // a reset ends every session (DECISIONS §2)
   });
 }

@@ -30,6 +30,7 @@ export const favoritesModule = (d: { db: Db; tokens: Tokens; batchMax: number })
       async ({ body, user }) => ok('成功创建新收藏内容', { id: await svc.createNode(d, user.id, body) }),
       {
         auth: true,
+        parse: 'json', // read by the request guard; documents the body as JSON only
         body: m.CreateBody,
         response: { 200: m.CreateResponse },
         detail: {
@@ -69,6 +70,7 @@ export const favoritesModule = (d: { db: Db; tokens: Tokens; batchMax: number })
       async ({ body, user }) => ok('批量创建成功', { mapping: await svc.createBatch(d, user.id, body.items) }),
       {
         auth: true,
+        parse: 'json', // read by the request guard; documents the body as JSON only
         body: m.BatchBody(d.batchMax),
         response: { 200: m.BatchResponse },
         detail: {

@@ -1,15 +1,21 @@
 import { Elysia, t } from 'elysia';
 import type { Db } from '../../db/client';
-import { authGuard, bearer } from '../../http/auth';
+import { type AuthUser, authGuard, bearer } from '../../http/auth';
 import { badRequest, jsonResponse, ok } from '../../http/envelope';
 import { serveFile } from '../../http/files';
 import type { Tokens } from '../../http/tokens';
 import * as m from './model';
 import * as svc from './service';
 
+const FileName = t.Object({ name: t.String({ maxLength: 200 }) });
+
 /** Endpoints 11, 13, 14 (tasks and result files) and 7, 15 (history). */
-export const generationModule = (d: svc.GenerationDeps & { tokens: Tokens; db: Db }) =>
-  new Elysia()
+export const generationModule = (d: svc.GenerationDeps & { tokens: Tokens; db: Db }) => {
+  const download = async ({ params, user, request }: { params: { name: string }; user: AuthUser; request: Request }) => {
+    const { file, mime } = await svc.findOwnResult(d, user.id, params.name);
+    return serveFile(file, mime, request.headers.get('range'));
+  };
+  return new Elysia()
     .use(authGuard(d.db, d.tokens))
     .post('/api/v1/generation', async ({ body, user }) => ok('生成任务已创建', await svc.createTask(d, user, body)), {
       auth: true,
@@ -20,6 +26,7 @@ export const generationModule = (d: svc.GenerationDeps & { tokens: Tokens; db: D
           throw badRequest('参数不合规：parameters（应为对象）');
         }
       },
+      parse: 'json', // read by the request guard; documents the body as JSON only
       body: m.CreateBody,
       response: { 200: m.CreateResponse },
       detail: {
@@ -58,26 +65,33 @@ export const generationModule = (d: svc.GenerationDeps & { tokens: Tokens; db: D
         },
       },
     )
-    .get(
-      '/generated_outputs/:name',
-      async ({ params, user, request }) => {
-        const { file, mime } = await svc.findOwnResult(d, user.id, params.name);
-        return serveFile(file, mime, request.headers.get('range'));
+    .get('/generated_outputs/:name', download, {
+      auth: true,
+      params: FileName,
+      detail: {
+        tags: ['内容生成 / generation'],
+        summary: '获取生成结果 / download a result (result_url)',
+        description:
+          '需要 token，仅任务所有者可读；支持 Range（HTTP 206）。他人的、已删除记录的或不存在的文件返回 HTTP 404。\n\n' +
+          'Bearer token required; owner only. Returns image/png or video/mp4 with Content-Length; `Range: bytes=a-b` ' +
+          'gives HTTP 206 (416 when unsatisfiable). Someone else\'s file, a hidden record\'s file or an unknown name: HTTP 404.',
+        security: bearer,
       },
-      {
-        auth: true,
-        params: t.Object({ name: t.String() }),
-        detail: {
-          tags: ['内容生成 / generation'],
-          summary: '获取生成结果 / download a result (result_url)',
-          description:
-            '需要 token，仅任务所有者可读；支持 Range（HTTP 206）。他人的、已删除记录的或不存在的文件返回 HTTP 404。\n\n' +
-            'Bearer token required; owner only. Returns image/png or video/mp4 with Content-Length; `Range: bytes=a-b` ' +
-            'gives HTTP 206 (416 when unsatisfiable). Someone else\'s file, a hidden record\'s file or an unknown name: HTTP 404.',
-          security: bearer,
-        },
+    })
+    // The newer desktop build puts /api/v1 in front of every path that does not start with `outputs` (DECISIONS §9)
+    .get('/api/v1/generated_outputs/:name', download, {
+      auth: true,
+      params: FileName,
+      detail: {
+        tags: ['内容生成 / generation'],
+        summary: '获取生成结果（/api/v1 前缀）/ download a result under /api/v1',
+        description:
+          '与 `GET /generated_outputs/{name}` 完全相同（同一文件、所有者规则、Range 与 404），供在路径前加 /api/v1 的客户端使用。\n\n' +
+          'Exactly the same as `GET /generated_outputs/{name}` (same file, owner rule, Range support and 404s), for ' +
+          'clients that put /api/v1 in front of the result url.',
+        security: bearer,
       },
-    )
+    })
     // A ready Response skips Elysia's per-record response check (1,000 records: about a third of the time); the
     // schema documents the shape and the tests check it.
     .get('/api/v1/user/generation_list', async ({ user }) => jsonResponse(200, ok('成功', await svc.history(d, user))), {
@@ -97,6 +111,7 @@ export const generationModule = (d: svc.GenerationDeps & { tokens: Tokens; db: D
       async ({ body, user }) => ok('删除生成记录成功', await svc.hideRecord(d, user, { resultUrl: body.result_url })),
       {
         auth: true,
+        parse: 'json', // read by the request guard; documents the body as JSON only
         body: t.Object({ result_url: t.String({ minLength: 1, maxLength: 2048, examples: ['/generated_outputs/task_0123456789abcdef0123.png'] }) }),
         response: { 200: m.HideResponse },
         detail: {
@@ -127,3 +142,4 @@ export const generationModule = (d: svc.GenerationDeps & { tokens: Tokens; db: D
         },
       },
     );
+};

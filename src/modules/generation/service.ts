@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { Clock } from '../../clock';
 import type { Db } from '../../db/client';
-import { files, tasks, users } from '../../db/schema';
-import { type AuthUser, userOf } from '../../http/auth';
+import { files, sessions, tasks } from '../../db/schema';
+import { type AuthUser, touchSession, userOf } from '../../http/auth';
 import type { TokenClaims } from '../../http/tokens';
 import { badRequest, isoUtc } from '../../http/envelope';
 import { notFound } from '../../http/files';
@@ -111,32 +111,35 @@ function preparePoll(db: Db) {
       error: tasks.error,
     })
     .from(tasks)
-    .innerJoin(users, eq(users.id, tasks.userId))
+    .innerJoin(sessions, eq(sessions.userId, tasks.userId))
     .where(
       and(
         eq(tasks.id, sql.placeholder('id')),
         eq(tasks.userId, sql.placeholder('userId')),
         eq(tasks.hidden, false),
-        eq(users.tokenVersion, sql.placeholder('version')),
+        eq(sessions.id, sql.placeholder('sid')),
+        sql`${sessions.expiresAt} > now()`,
       ),
     )
     .prepare('poll_task');
 }
 
 /**
- * GET /generation/{id}, the endpoint the client polls every 2 s: one round trip that also checks the token
- * version (revocation); only when it finds nothing is the token looked at again, to tell 401 from 400.
+ * GET /generation/{id}, the endpoint the client polls every 2 s: one round trip that also checks the token's
+ * session (revocation, by its primary key); only when it finds nothing is the session looked at again, to tell
+ * 401 from 400.
  */
 export async function getTask(d: GenerationDeps, claims: TokenClaims, taskId: string) {
   let poll = pollQueries.get(d.db);
   if (!poll) pollQueries.set(d.db, (poll = preparePoll(d.db)));
   const [task] = /^task_[0-9a-f]{20}$/.test(taskId)
-    ? await poll.execute({ id: taskId, userId: claims.userId, version: claims.version })
+    ? await poll.execute({ id: taskId, userId: claims.userId, sid: claims.sessionId })
     : [];
   if (!task) {
-    await userOf(d.db, claims); // throws 401 for a revoked token
+    await userOf(d.db, claims); // throws 401 for an ended or expired session
     throw badRequest('任务不存在');
   }
+  touchSession(d.db, claims.sessionId);
   const data: {
     task_id: string;
     status: string;

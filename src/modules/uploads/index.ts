@@ -3,6 +3,7 @@ import type { Db } from '../../db/client';
 import { authGuard, bearer } from '../../http/auth';
 import { badRequest, Envelope, ok } from '../../http/envelope';
 import { serveFile } from '../../http/files';
+import type { RawBody } from '../../http/guard';
 import type { Tokens } from '../../http/tokens';
 import * as svc from './service';
 
@@ -14,28 +15,22 @@ export const uploadsModule = (d: svc.UploadDeps & { tokens: Tokens; db: Db }) =>
     .use(authGuard(d.db, d.tokens))
     .post(
       '/api/v1/upload',
-      async ({ request, user }) => {
-        const type = request.headers.get('content-type') ?? '';
-        if (type.toLowerCase().startsWith('multipart/form-data')) {
-          let form: { get(name: string): unknown; values(): IterableIterator<unknown> };
-          try {
-            form = (await request.formData()) as unknown as typeof form;
-          } catch {
-            throw badRequest('参数不合规：multipart 请求体无法解析');
-          }
-          const named = form.get('file');
-          const file = named instanceof File ? named : [...form.values()].find((v): v is File => v instanceof File);
-          if (!file) throw badRequest('参数不合规：file（缺少文件字段）');
-          return ok('上传成功', await svc.saveUpload(d, user.id, new Uint8Array(await file.arrayBuffer()), null));
+      async ({ body, user }) => {
+        const { bytes, contentType } = body as RawBody;
+        const type = contentType.trim().toLowerCase();
+        if (type.startsWith('multipart/form-data')) {
+          const file = await svc.fileFromMultipart(bytes, contentType);
+          return ok('上传成功', await svc.saveUpload(d, user.id, file, null));
         }
-        if (svc.isRawImageType(type)) {
-          return ok('上传成功', await svc.saveUpload(d, user.id, new Uint8Array(await request.arrayBuffer()), type));
+        if (svc.isRawImageType(type)) return ok('上传成功', await svc.saveUpload(d, user.id, bytes, type));
+        if (/^(application|text)\/(json|plain)/.test(type)) {
+          // an older client build sends the local file path as a JSON string instead of the file
+          throw badRequest('参数不合规：file（请上传图片文件本身：multipart/form-data 的 file 字段或图片原始字节，而不是文件路径）');
         }
         throw badRequest('参数不合规：Content-Type 须为 image/png、image/jpeg、image/webp、image/gif 或 multipart/form-data');
       },
       {
         auth: true,
-        parse: 'none',
         response: {
           200: Envelope(
             t.Object({

@@ -39,6 +39,24 @@ export const FILE_URL = /^(?:https?:\/\/[^/]+)?\/uploads\/(ref_[0-9a-f]{20})\.(p
 export const isRawImageType = (contentType: string) => contentType.split(';')[0].trim().toLowerCase() in DECLARED;
 
 /**
+ * The file of a multipart body: the part named `file` if it is a file, else the first file part. Qt sends a
+ * quoted boundary (`boundary="boundary_.oOo._…"`, which may hold `/` and `+`) and a `MIME-Version` header.
+ */
+export async function fileFromMultipart(bytes: Uint8Array, contentType: string): Promise<Uint8Array> {
+  let entries: [string, unknown][];
+  try {
+    const form = await new Response(bytes, { headers: { 'content-type': contentType } }).formData();
+    entries = [...(form as unknown as Iterable<[string, unknown]>)];
+  } catch {
+    throw badRequest('参数不合规：multipart 请求体无法解析');
+  }
+  const isFile = (v: unknown): v is Blob => v instanceof Blob;
+  const file = entries.find(([k, v]) => k === 'file' && isFile(v))?.[1] ?? entries.find(([, v]) => isFile(v))?.[1];
+  if (!isFile(file)) throw badRequest('参数不合规：file（缺少文件字段）');
+  return new Uint8Array(await file.arrayBuffer());
+}
+
+/**
  * Checks the bytes (magic number, size, pixel count, a full decode) and stores them. `declaredType` is the
  * raw upload's Content-Type, which must agree with the bytes; multipart parts are judged by bytes alone.
  */

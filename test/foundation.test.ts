@@ -112,7 +112,7 @@ describe('swagger', () => {
         // JSON routes document JSON only (the request guard refuses form bodies there)
         if (key !== 'post /api/v1/upload') expect(types, key).toEqual(['application/json']);
       }
-      const open = path.startsWith('/api/v1/auth/') || path === '/healthz' || path === '/readyz';
+      const open = (path.startsWith('/api/v1/auth/') && path !== '/api/v1/auth/logout') || path === '/healthz' || path === '/readyz';
       expect(op.security, key).toEqual(open ? undefined : [{ bearerAuth: [] }]);
       if (path.startsWith('/api/') && !path.includes('upload')) {
         expect(op.responses['200']?.content?.['application/json']?.schema?.properties?.code, key).toBeDefined();

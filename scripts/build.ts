@@ -10,8 +10,9 @@ const outfile = resolve(process.argv[2] ?? join(root, 'dist', 'aigc-server'));
 mkdirSync(join(outfile, '..'), { recursive: true });
 const seed = join(root, 'dist', '.seed', 'pgdata.tgz');
 console.log(`pre-initialised PGlite data dir: ${await makePgSeed(seed)} bytes`);
-// --root . fixes the paths inside the binary: the worker is ./src/engine/worker.ts (see src/engine/pool.ts)
-const entrypoints = ['src/index.ts', 'src/engine/worker.ts', seed];
+// --root . fixes the paths inside the binary: the workers are ./src/engine/worker.ts (see src/engine/pool.ts) and
+// ./src/ops/watchdog-worker.ts (src/ops/watchdog.ts)
+const entrypoints = ['src/index.ts', 'src/engine/worker.ts', 'src/ops/watchdog-worker.ts', seed];
 const proc = Bun.spawnSync(
   [process.execPath, 'build', '--compile', '--minify', '--sourcemap', '--root', '.', ...entrypoints, '--outfile', outfile],
   { cwd: root, stdout: 'inherit', stderr: 'inherit' },

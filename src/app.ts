@@ -13,6 +13,7 @@ import { accountModule } from './modules/account';
 import { authModule } from './modules/auth';
 import { favoritesModule } from './modules/favorites';
 import { sessionsModule } from './modules/sessions';
+import { createDbProbe, type DbProbe } from './ops/watchdog';
 import { generationModule } from './modules/generation';
 import { uploadsModule } from './modules/uploads';
 import type { Storage } from './storage/local';
@@ -28,6 +29,8 @@ export interface AppDeps {
   storage: Storage;
   /** tells the generation worker pool that a task was queued */
   wake(): void;
+  /** the database readiness check; by default one with the configured stall limit */
+  dbProbe?: DbProbe;
 }
 
 /** Routes whose handlers read the raw body themselves (the guard only caps its size). */
@@ -42,6 +45,7 @@ export function bodyLimitFor(config: Pick<Config, 'bodyLimit' | 'uploadMaxBytes'
 export function createApp(deps: AppDeps) {
   const { config, database, tokens, mailer, clock, log, storage, wake } = deps;
   const db = database.db;
+  const dbProbe = deps.dbProbe ?? createDbProbe(database, log, config.dbStallMs);
   return new Elysia()
     .use(errorHandler(log))
     .use(requestGuard({ limitFor: (path) => bodyLimitFor(config, path), rawBodyPaths: RAW_BODY_PATHS }))
@@ -53,19 +57,17 @@ export function createApp(deps: AppDeps) {
     .get(
       '/readyz',
       async ({ status }) => {
-        try {
-          await database.ping();
-          return { code: 200, message: 'ok' };
-        } catch (e) {
-          log.error('readiness check failed', e);
-          return status(503, { code: 503, message: '数据库不可用' });
-        }
+        const r = await dbProbe.check();
+        if (r.ok) return { code: 200, message: 'ok' };
+        return status(503, { code: 503, message: r.reason === 'stalled' ? '数据库无响应' : '数据库不可用' });
       },
       {
         response: { 200: Plain('200'), 503: Plain('503') },
         detail: {
           summary: '就绪检查 / readiness (database reachable)',
-          description: 'HTTP 503 + code 503 when the database does not answer.',
+          description:
+            'HTTP 503 + code 503 when the database fails (数据库不可用) or has not answered a check for DB_STALL_TIMEOUT ' +
+            '(数据库无响应; answered at once while the stall lasts).',
           tags: ['运维 / ops'],
         },
       },

@@ -1,5 +1,6 @@
 import { ConfigError, loadConfig } from './config';
 import { consoleLogger as log } from './logger';
+import { StartupError } from './ops/disk';
 import { startServer } from './server';
 
 let config;
@@ -13,9 +14,25 @@ try {
   throw e;
 }
 
-const { stop } = await startServer(config, log);
+let server;
+try {
+  server = await startServer(config, log);
+} catch (e) {
+  if (e instanceof StartupError) {
+    console.error(`start-up error: ${e.message}`);
+    process.exit(1);
+  }
+  throw e;
+}
+const { stop } = server;
+/** A stop that has not finished by then (a database call that never returns, say) ends the process anyway. */
+const STOP_TIMEOUT_MS = 25_000;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
+    setTimeout(() => {
+      log.error(`stopping took longer than ${STOP_TIMEOUT_MS / 1000} s; exiting now`);
+      process.exit(1);
+    }, STOP_TIMEOUT_MS).unref();
     stop().then(
       () => process.exit(0),
       (e) => {

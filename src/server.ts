@@ -10,15 +10,27 @@ import type { Logger } from './logger';
 import { createMailer } from './mail/mailer';
 import { createWorkerPool } from './engine/pool';
 import { createLocalStorage } from './storage/local';
+import { checkDataDirSpace, isNoSpace, spaceNeeded, StartupError } from './ops/disk';
+import { startHousekeeping } from './ops/housekeeping';
+import { createDbProbe, startWatchdog } from './ops/watchdog';
 
 /** Start-up: database + migrations → app → listen. Returns a stop function that drains and closes. */
 export async function startServer(config: Config, log: Logger) {
   const started = performance.now();
-  const database = await openDatabase(
-    config.databaseUrl
-      ? { kind: 'postgres', url: config.databaseUrl }
-      : { kind: 'pglite', dataDir: join(config.dataDir, 'pg'), seed: embeddedPgSeed() },
-  );
+  const embedded = !config.databaseUrl;
+  checkDataDirSpace(config.dataDir, embedded);
+  let database;
+  try {
+    database = await openDatabase(
+      config.databaseUrl
+        ? { kind: 'postgres', url: config.databaseUrl }
+        : { kind: 'pglite', dataDir: join(config.dataDir, 'pg'), seed: embeddedPgSeed() },
+    );
+  } catch (e) {
+    // PGlite's WASM file system reports a full disk as a bare `ErrnoError { errno: 51 }`
+    if (isNoSpace(e)) throw new StartupError(`not enough space in DATA_DIR=${config.dataDir} (needs about ${Math.ceil(spaceNeeded(config.dataDir, embedded) / 2 ** 20)} MB)`);
+    throw e;
+  }
   const applied = await migrate(database.db, migrations);
   if (applied.length) log.info(`migrations applied: ${applied.join(', ')}`);
   const mailer = createMailer({
@@ -42,7 +54,8 @@ export async function startServer(config: Config, log: Logger) {
     taskTimeoutMs: config.taskTimeoutMs,
     pollMs: 1000,
   });
-  const app = createApp({ config, database, tokens, mailer, clock, log, storage, wake: pool.wake });
+  const dbProbe = createDbProbe(database, log, config.dbStallMs);
+  const app = createApp({ config, database, tokens, mailer, clock, log, storage, wake: pool.wake, dbProbe });
   // Start-up garbage (the embedded database's seed and wasm set-up, migrations) would otherwise stay resident for
   // many seconds: one full collection (about 45 ms) before listening brings idle memory down at once (270 -> 185 MB).
   Bun.gc(true);
@@ -62,14 +75,25 @@ export async function startServer(config: Config, log: Logger) {
   // with the database's for the 2 cores before readiness. Tasks created meanwhile wait in the queue; start() looks
   // for them.
   await pool.start();
+  const stopWatchdog = config.watchdogMs > 0 ? startWatchdog(config.watchdogMs) : () => {};
+  // the stall check also runs without /readyz traffic, so that a stuck database is logged
+  const probeTimer = setInterval(() => void dbProbe.check(), Math.max(1000, Math.floor(config.dbStallMs / 3)));
+  probeTimer.unref?.();
+  const stopHousekeeping = startHousekeeping(database.db, clock, log, {
+    intervalMs: config.housekeepingMs,
+    loginWindowMs: config.loginThrottle.windowMs,
+  });
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       log.info('stopping: no new connections, finishing in-flight requests');
+      clearInterval(probeTimer);
+      stopHousekeeping();
       await server.stop(false);
       await pool.stop();
       mailer.close();
       await database.close();
+      stopWatchdog();
       log.info('stopped');
     })());
   return { server, app, database, pool, stop };

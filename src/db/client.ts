@@ -38,7 +38,8 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     const client = postgres(target.url, {
       max: target.max ?? 10,
       onnotice: () => {},
-      connection: { application_name: 'aigc-backend' },
+      // no statement may hang for ever (a lock that is never released, say): it fails after 60 s instead
+      connection: { application_name: 'aigc-backend', statement_timeout: 60_000 },
     });
     const db = drizzlePostgres(client, { schema }) as unknown as Db;
     return {

@@ -4,7 +4,7 @@ import type { WorkerPriority } from '../config';
 import type { Db } from '../db/client';
 import { files, tasks } from '../db/schema';
 import type { Logger } from '../logger';
-import type { Storage } from '../storage/local';
+import { type Storage, StorageFullError } from '../storage/local';
 import type { JobRequest, JobResult } from './protocol';
 
 export interface PoolOptions {
@@ -110,7 +110,16 @@ export function createWorkerPool(o: PoolOptions): WorkerPool {
     const now = o.clock.now();
     if (r.ok) {
       const key = `outputs/${taskId}.${r.ext}`;
-      await o.storage.put(key, r.bytes);
+      try {
+        await o.storage.put(key, r.bytes);
+      } catch (e) {
+        if (!(e instanceof StorageFullError)) throw e;
+        o.log.error(`task ${taskId}: no space left to store its result (${r.bytes.byteLength} bytes)`);
+        r = { taskId, ok: false, error: '服务器存储空间不足，结果未能保存 / no space left on the server' };
+      }
+    }
+    if (r.ok) {
+      const key = `outputs/${taskId}.${r.ext}`;
       await o.db
         .update(tasks)
         .set({

@@ -12,6 +12,15 @@ export interface Storage {
   delete(key: string): Promise<void>;
 }
 
+/** The disk (or quota) is full: nothing was written under the key. */
+export class StorageFullError extends Error {
+  constructor(cause: unknown) {
+    super('no space left on the storage device', { cause });
+  }
+}
+
+const isFull = (e: unknown) => ['ENOSPC', 'EDQUOT'].includes((e as { code?: string })?.code ?? '');
+
 const KEY = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*\.[a-z0-9]+$/;
 
 export function createLocalStorage(rootDir: string): Storage {
@@ -26,14 +35,18 @@ export function createLocalStorage(rootDir: string): Storage {
   return {
     async put(key, bytes) {
       const path = pathOf(key);
-      await mkdir(dirname(path), { recursive: true });
+      try {
+        await mkdir(dirname(path), { recursive: true });
+      } catch (e) {
+        throw isFull(e) ? new StorageFullError(e) : e;
+      }
       const tmp = join(dirname(path), `.tmp-${process.pid}-${Date.now()}-${++seq}`);
       try {
         await Bun.write(tmp, bytes);
         await rename(tmp, path);
       } catch (e) {
         await rm(tmp, { force: true });
-        throw e;
+        throw isFull(e) ? new StorageFullError(e) : e;
       }
     },
     async get(key) {

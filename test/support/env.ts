@@ -90,7 +90,14 @@ async function openTestDatabase(): Promise<Database> {
 export function testEnv(): Promise<TestEnv> {
   envPromise ??= (async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'aigc-test-'));
-    const config = loadConfig({ DATA_DIR: dataDir, JWT_SECRET: 'test-secret-0123456789-0123456789-abcdef', WORKERS: '2' });
+    // Every in-process request comes from the same "unknown" client IP: its login throttle is set out of reach here,
+    // and the throttling tests build their own app with low limits.
+    const config = loadConfig({
+      DATA_DIR: dataDir,
+      JWT_SECRET: 'test-secret-0123456789-0123456789-abcdef',
+      WORKERS: '2',
+      LOGIN_IP_MAX_FAILURES: '1000000',
+    });
     const database = await openTestDatabase();
     await migrate(database.db, migrations);
     const mails: ReceivedMail[] = [];

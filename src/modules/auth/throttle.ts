@@ -26,11 +26,14 @@ export const throttleKeys = (account: string, ip: string) => ({
  * reaches the limit sets the lock in the same statement; after a lock runs out one more attempt is admitted, and
  * its failure locks the key twice as long.
  */
+/** A timestamp parameter inside raw SQL (postgres.js cannot bind a Date there without a type). */
+const at = (d: Date) => sql`${d.toISOString()}::timestamptz`;
+
 async function admit(db: Db, key: string, max: number, c: LoginThrottleConfig, now: Date): Promise<number> {
-  const cutoff = new Date(now.getTime() - c.windowMs);
+  const cutoff = at(new Date(now.getTime() - c.windowMs));
   const count = sql`case when ${loginThrottle.windowStart} < ${cutoff} then 1 else ${loginThrottle.failures} + 1 end`;
   const lockFor = (n: unknown) =>
-    sql`${now}::timestamptz + make_interval(secs => least(${c.windowMs / 1000}, ${c.lockMs / 1000} * power(2, greatest(${n} - ${max}, 0))))`;
+    sql`${at(now)} + make_interval(secs => least(${c.windowMs / 1000}::float8, ${c.lockMs / 1000}::float8 * power(2, greatest((${n})::int - ${max}::int, 0))))`;
   const admitted = await db
     .insert(loginThrottle)
     .values({ key, failures: 1, windowStart: now, lockedUntil: max <= 1 ? sql`${lockFor(1)}` : null })
@@ -38,10 +41,10 @@ async function admit(db: Db, key: string, max: number, c: LoginThrottleConfig, n
       target: loginThrottle.key,
       set: {
         failures: count,
-        windowStart: sql`case when ${loginThrottle.windowStart} < ${cutoff} then ${now}::timestamptz else ${loginThrottle.windowStart} end`,
+        windowStart: sql`case when ${loginThrottle.windowStart} < ${cutoff} then ${at(now)} else ${loginThrottle.windowStart} end`,
         lockedUntil: sql`case when ${count} >= ${max} then ${lockFor(count)} else null end`,
       },
-      setWhere: sql`${loginThrottle.lockedUntil} is null or ${loginThrottle.lockedUntil} <= ${now}`,
+      setWhere: sql`${loginThrottle.lockedUntil} is null or ${loginThrottle.lockedUntil} <= ${at(now)}`,
     })
     .returning({ failures: loginThrottle.failures });
   if (admitted.length) return 0;
@@ -67,10 +70,10 @@ export async function loginSucceeded(db: Db, keys: { account: string; ip: string
 
 /** Deletes counters whose window and lock are both over; returns how many. */
 export async function purgeLoginThrottle(db: Db, now: Date, windowMs: number): Promise<number> {
-  const cutoff = new Date(now.getTime() - windowMs);
+  const cutoff = at(new Date(now.getTime() - windowMs));
   const gone = await db
     .delete(loginThrottle)
-    .where(sql`${loginThrottle.windowStart} < ${cutoff} and (${loginThrottle.lockedUntil} is null or ${loginThrottle.lockedUntil} < ${now})`)
+    .where(sql`${loginThrottle.windowStart} < ${cutoff} and (${loginThrottle.lockedUntil} is null or ${loginThrottle.lockedUntil} < ${at(now)})`)
     .returning({ key: loginThrottle.key });
   return gone.length;
 }

@@ -306,11 +306,18 @@ export async function createBatch(
         refer_url: c.referUrl,
       };
     }
-    await tx.execute(sql`
-      insert into favorites (id, user_id, parent_id, name, node_type, refer_url)
-      select r.id, ${userId}, r.parent_id, r.name, r.node_type, r.refer_url
-      from json_to_recordset(${JSON.stringify(rows)}::json)
-        as r(id int, parent_id int, name text, node_type text, refer_url text)`);
+    const [inserted] = rowsOf<{ n: number }>(
+      await tx.execute(sql`
+        with ins as (
+          insert into favorites (id, user_id, parent_id, name, node_type, refer_url)
+          select r.id, ${userId}, r.parent_id, r.name, r.node_type, r.refer_url
+          from json_to_recordset(${JSON.stringify(rows)}::json)
+            as r(id int, parent_id int, name text, node_type text, refer_url text)
+          returning 1)
+        select count(*)::int as n from ins`),
+    );
+    // success is only answered for rows the database confirms; anything else rolls the batch back
+    if (Number(inserted?.n) !== n) throw new Error(`favorites batch stored ${inserted?.n} of ${n} rows`);
     const mapping: Record<string, number> = {};
     for (let i = 0; i < n; i++) mapping[String(items[i].temp_id)] = newId[i];
     return mapping;

@@ -30,6 +30,27 @@ export interface CreateInput {
   images?: string[];
 }
 
+/** Bounds on what `parameters` may store: every history response echoes them, and the client parses them. */
+export const PARAMETERS_MAX_DEPTH = 8;
+export const PARAMETERS_MAX_BYTES = 16 * 1024;
+
+function depthOf(v: unknown): number {
+  if (v === null || typeof v !== 'object') return 0;
+  let deepest = 0;
+  for (const x of Object.values(v)) deepest = Math.max(deepest, depthOf(x));
+  return deepest + 1;
+}
+
+/** `parameters` nested at most PARAMETERS_MAX_DEPTH levels (the object itself is level 1) and at most 16 KB as JSON. */
+export function checkStoredParameters(parameters: Record<string, unknown>) {
+  if (depthOf(parameters) > PARAMETERS_MAX_DEPTH) {
+    throw badRequest(`参数不合规：parameters（嵌套最多 ${PARAMETERS_MAX_DEPTH} 层）`);
+  }
+  if (Buffer.byteLength(JSON.stringify(parameters)) > PARAMETERS_MAX_BYTES) {
+    throw badRequest(`参数不合规：parameters（序列化后最多 ${PARAMETERS_MAX_BYTES / 1024} KB）`);
+  }
+}
+
 /** The most pixels per video frame (the built-in engine encodes H.264 in WASM). */
 export const MAX_VIDEO_PIXELS = 1024 * 1024;
 
@@ -69,12 +90,13 @@ export async function createTask(d: GenerationDeps, user: AuthUser, input: Creat
     const h = (parameters.height as number | undefined) ?? 512;
     if (w * h > MAX_VIDEO_PIXELS) throw badRequest('参数不合规：width/height（视频每帧最多 1024×1024 像素）');
   }
+  checkStoredParameters(parameters);
   const references: Task['references'] = {};
   if (input.image !== undefined) references.image = input.image;
   if (input.images !== undefined) references.images = input.images;
   const id = `task_${randomBytes(10).toString('hex')}`;
   const createdAt = d.clock.now();
-  await d.db.insert(tasks).values({
+  const stored = await d.db.insert(tasks).values({
     id,
     userId: user.id,
     type: input.type,
@@ -84,7 +106,9 @@ export async function createTask(d: GenerationDeps, user: AuthUser, input: Creat
     referenceFiles: refs,
     status: 'processing',
     createdAt,
-  });
+  }).returning({ id: tasks.id });
+  // "created" is only said of a row the database confirms (the embedded PGlite once reported a failed insert as done)
+  if (stored.length !== 1) throw new Error(`task ${id} was not stored`);
   d.wake();
   return { task_id: id, created_at: isoUtc(createdAt), type: input.type, prompt, parameters, ...references, status: 'processing' };
 }

@@ -3,10 +3,10 @@ import { and, eq } from 'drizzle-orm';
 import type { Clock } from '../../clock';
 import type { Db } from '../../db/client';
 import { files } from '../../db/schema';
-import { badRequest } from '../../http/envelope';
+import { AppError, badRequest } from '../../http/envelope';
 import { notFound } from '../../http/files';
 import { decodeImage, type ImageKind, probeImageSize, sniffImage } from '../../engine/local';
-import type { Storage } from '../../storage/local';
+import { type Storage, StorageFullError } from '../../storage/local';
 
 export interface UploadDeps {
   db: Db;
@@ -83,9 +83,14 @@ export async function saveUpload(d: UploadDeps, userId: number, bytes: Uint8Arra
   }
   const id = `ref_${randomBytes(10).toString('hex')}`;
   const key = `uploads/${id}.${EXT[kind]}`;
-  await d.storage.put(key, bytes);
   try {
-    await d.db.insert(files).values({
+    await d.storage.put(key, bytes);
+  } catch (e) {
+    if (e instanceof StorageFullError) throw new AppError(507, '服务器存储空间不足，图片未保存，请稍后再试', 507);
+    throw e;
+  }
+  try {
+    const stored = await d.db.insert(files).values({
       id,
       userId,
       key,
@@ -94,7 +99,8 @@ export async function saveUpload(d: UploadDeps, userId: number, bytes: Uint8Arra
       width: size.width,
       height: size.height,
       createdAt: d.clock.now(),
-    });
+    }).returning({ id: files.id });
+    if (stored.length !== 1) throw new Error(`upload ${id} was not stored`);
   } catch (e) {
     await d.storage.delete(key);
     throw e;

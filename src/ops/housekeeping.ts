@@ -1,0 +1,28 @@
+import type { Clock } from '../clock';
+import type { Db } from '../db/client';
+import type { Logger } from '../logger';
+import { purgeLoginThrottle } from '../modules/auth/throttle';
+import { purgeExpiredSessions } from '../modules/sessions/service';
+
+/** One pass: expired sessions and stale login counters are deleted, so neither table grows without bound. */
+export async function housekeep(db: Db, clock: Clock, loginWindowMs: number) {
+  const now = clock.now();
+  const sessions = await purgeExpiredSessions(db, now);
+  const counters = await purgeLoginThrottle(db, now, loginWindowMs);
+  return { sessions, counters };
+}
+
+/** Runs housekeep() now and every `intervalMs` (idempotent, so several instances may run it); returns a stop function. */
+export function startHousekeeping(db: Db, clock: Clock, log: Logger, o: { intervalMs: number; loginWindowMs: number }) {
+  const run = () =>
+    housekeep(db, clock, o.loginWindowMs).then(
+      ({ sessions, counters }) => {
+        if (sessions || counters) log.info(`housekeeping: ${sessions} expired session(s), ${counters} login counter(s) deleted`);
+      },
+      (e) => log.error('housekeeping failed', e),
+    );
+  void run();
+  const timer = setInterval(run, o.intervalMs);
+  timer.unref?.();
+  return () => clearInterval(timer);
+}

@@ -1,0 +1,78 @@
+import type { Database } from '../db/client';
+import type { Logger } from '../logger';
+
+/** In the compiled binary the worker is an extra entrypoint, addressed from the bundle root (scripts/build.ts). */
+function watchdogUrl(): string {
+  return import.meta.url.includes('$bunfs') ? './src/ops/watchdog-worker.ts' : new URL('./watchdog-worker.ts', import.meta.url).href;
+}
+
+/**
+ * Starts the event-loop watchdog: a thread that kills the process when this thread sends no heartbeat for
+ * `timeoutMs` (issue 9). The heartbeat is a timer on this thread, so it stops exactly when the loop is blocked.
+ * Returns a function that stops it.
+ */
+export function startWatchdog(timeoutMs: number): () => void {
+  const worker = new Worker(watchdogUrl());
+  const beatMs = Math.max(100, Math.min(1000, Math.floor(timeoutMs / 4)));
+  worker.postMessage({ timeoutMs });
+  const timer = setInterval(() => worker.postMessage(0), beatMs);
+  timer.unref?.();
+  worker.unref?.();
+  return () => {
+    clearInterval(timer);
+    worker.terminate();
+  };
+}
+
+export interface DbProbe {
+  /** ok, or why the database is not ready; never waits longer than the stall limit */
+  check(): Promise<{ ok: true } | { ok: false; reason: 'stalled' | 'error' }>;
+}
+
+/**
+ * Readiness of the database with a time bound: one `select 1` at a time; a probe still pending after `stallMs`
+ * means the database (or the queue in front of it: PGlite runs one statement at a time) is stuck. That is logged
+ * once per stall and reported at once to every caller, without waiting again.
+ */
+export function createDbProbe(database: Pick<Database, 'ping'>, log: Logger, stallMs: number): DbProbe {
+  let pending: { started: number; done: Promise<boolean>; logged: boolean } | null = null;
+  const start = () => {
+    const started = Date.now();
+    const probe = {
+      started,
+      logged: false,
+      done: database.ping().then(
+        () => true,
+        (e) => {
+          log.error('readiness: the database check failed', e);
+          return false;
+        },
+      ),
+    };
+    probe.done.then(() => {
+      if (probe.logged) log.warn(`database answers again after ${Math.round((Date.now() - started) / 1000)} s`);
+      if (pending === probe) pending = null;
+    });
+    return probe;
+  };
+  return {
+    async check() {
+      const probe = (pending ??= start());
+      const left = stallMs - (Date.now() - probe.started);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const result = await Promise.race([
+        probe.done,
+        new Promise<'stalled'>((r) => (timer = setTimeout(() => r('stalled'), Math.max(0, left)))),
+      ]);
+      clearTimeout(timer);
+      if (result === 'stalled') {
+        if (!probe.logged) {
+          probe.logged = true;
+          log.error(`database call stalled: no answer for ${Math.round((Date.now() - probe.started) / 1000)} s (DB_STALL_TIMEOUT)`);
+        }
+        return { ok: false, reason: 'stalled' };
+      }
+      return result ? { ok: true } : { ok: false, reason: 'error' };
+    },
+  };
+}

@@ -2,6 +2,9 @@ import { availableParallelism } from 'node:os';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { ConfigError } from './config-error';
+import { PROVIDERS } from './providers/registry';
+import { isTaskType, TASK_TYPES, type TaskType } from './tasks';
 
 /**
  * CPU priority of the generation worker threads (Linux): `idle` = SCHED_IDLE, they run only on CPU time nothing
@@ -54,9 +57,33 @@ export interface Config {
   watchdogMs: number;
   /** a database call may take this long (ms) before /readyz fails and it is logged */
   dbStallMs: number;
+  /** which provider runs each task type (GENERATION_ROUTES; default local for all) */
+  generationRoutes: Record<TaskType, string>;
+  /** the settings of every provider a route names, read and checked at start-up */
+  providerSettings: Record<string, unknown>;
+  /** largest output a provider may return (bytes), and the longest its download may take (ms) */
+  providerMaxOutputBytes: number;
+  providerDownloadTimeoutMs: number;
+  /** the runners' safety-net poll for queued work (ms); LISTEN/NOTIFY wakes them at once otherwise */
+  taskPollMs: number;
 }
 
-export class ConfigError extends Error {}
+/** `t2i=openai,i2i=comfyui,...`: every type not named stays `local`. */
+export function parseRoutes(name: string, raw: string, known: readonly string[]): Record<TaskType, string> {
+  const routes = Object.fromEntries(TASK_TYPES.map((t) => [t, 'local'])) as Record<TaskType, string>;
+  for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const m = /^([a-z0-9]+)\s*=\s*([a-z0-9_-]+)$/i.exec(part);
+    if (!m || !isTaskType(m[1].toLowerCase())) {
+      throw new ConfigError(`${name}: "${part}" is not <type>=<provider> with a type of ${TASK_TYPES.join(', ')}`);
+    }
+    const provider = m[2].toLowerCase();
+    if (!known.includes(provider)) throw new ConfigError(`${name}: unknown provider "${provider}" (known: ${known.join(', ')})`);
+    routes[m[1].toLowerCase() as TaskType] = provider;
+  }
+  return routes;
+}
+
+export { ConfigError };
 
 type Env = Record<string, string | undefined>;
 
@@ -145,6 +172,7 @@ export function loadConfig(env: Env = process.env): Config {
     const raw = env[name];
     return raw === undefined || raw.trim() === '' ? fallback : parse(name, raw);
   };
+  const routes = opt('GENERATION_ROUTES', (n, r) => parseRoutes(n, r, Object.keys(PROVIDERS)), parseRoutes('GENERATION_ROUTES', '', ['local']));
   return {
     port: opt('PORT', (n, r) => parseInteger(n, r, 0, 65535), 3000),
     host: opt('HOST', (_n, r) => r.trim(), '0.0.0.0'),
@@ -174,5 +202,10 @@ export function loadConfig(env: Env = process.env): Config {
     housekeepingMs: opt('HOUSEKEEPING_INTERVAL', parseDuration, 10 * 60) * 1000,
     watchdogMs: opt('WATCHDOG_TIMEOUT', (n, r) => parseInteger(n, r, 0, 86_400), 30) * 1000,
     dbStallMs: opt('DB_STALL_TIMEOUT', parseDuration, 15) * 1000,
+    generationRoutes: routes,
+    providerSettings: Object.fromEntries([...new Set(Object.values(routes))].map((p) => [p, PROVIDERS[p].settings(env)])),
+    providerMaxOutputBytes: opt('PROVIDER_MAX_OUTPUT', parseSize, 512 * 1024 * 1024),
+    providerDownloadTimeoutMs: opt('PROVIDER_DOWNLOAD_TIMEOUT', parseDuration, 120) * 1000,
+    taskPollMs: opt('TASK_POLL', parseDuration, 5) * 1000,
   };
 }

@@ -8,7 +8,7 @@ import { migrations } from './db/migrations.gen';
 import { createTokens } from './http/tokens';
 import type { Logger } from './logger';
 import { createMailer } from './mail/mailer';
-import { createWorkerPool } from './engine/pool';
+import { runnerFromConfig } from './generation';
 import { createLocalStorage } from './storage/local';
 import { checkDataDirSpace, isNoSpace, spaceNeeded, StartupError } from './ops/disk';
 import { startHousekeeping } from './ops/housekeeping';
@@ -42,18 +42,7 @@ export async function startServer(config: Config, log: Logger) {
   const clock = systemClock;
   const tokens = createTokens(config.jwtSecret, config.jwtTtl, clock);
   const storage = createLocalStorage(join(config.dataDir, 'files'));
-  const pool = createWorkerPool({
-    db: database.db,
-    storage,
-    clock,
-    log,
-    size: config.workers,
-    priority: config.workerPriority,
-    leaseMs: config.taskLeaseMs,
-    maxAttempts: config.taskMaxAttempts,
-    taskTimeoutMs: config.taskTimeoutMs,
-    pollMs: 1000,
-  });
+  const pool = runnerFromConfig(config, { database, storage, clock, log });
   const dbProbe = createDbProbe(database, log, config.dbStallMs);
   const app = createApp({ config, database, tokens, mailer, clock, log, storage, wake: pool.wake, dbProbe });
   // Start-up garbage (the embedded database's seed and wasm set-up, migrations) would otherwise stay resident for

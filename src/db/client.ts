@@ -19,6 +19,8 @@ export interface Database {
   kind: 'pglite' | 'postgres';
   /** throws when the database cannot answer */
   ping(): Promise<void>;
+  /** LISTEN on a channel (NOTIFY from any instance, `pg_notify`); resolves once listening; returns the unlisten */
+  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -48,6 +50,11 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
       ping: async () => {
         await client`select 1`;
       },
+      // postgres.js keeps one dedicated connection for LISTEN and re-listens after a reconnect
+      listen: async (channel, onNotify) => {
+        const req = await client.listen(channel, onNotify);
+        return () => req.unlisten();
+      },
       close: () => client.end({ timeout: 5 }),
     };
   }
@@ -68,6 +75,10 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     kind: 'pglite',
     ping: async () => {
       await db.execute(sql`select 1`);
+    },
+    listen: async (channel, onNotify) => {
+      const unlisten = await pg.listen(channel, onNotify);
+      return () => unlisten();
     },
     close: () => pg.close(),
   };

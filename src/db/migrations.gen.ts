@@ -4,10 +4,12 @@ import m0 from '../../drizzle/0000_init.sql' with { type: 'text' };
 import m1 from '../../drizzle/0001_generation.sql' with { type: 'text' };
 import m2 from '../../drizzle/0002_favorites_tree_lock.sql' with { type: 'text' };
 import m3 from '../../drizzle/0003_sessions_and_login_throttle.sql' with { type: 'text' };
+import m4 from '../../drizzle/0004_providers.sql' with { type: 'text' };
 
 export const migrations: EmbeddedMigration[] = [
   { tag: "0000_init", when: 1795543904017, sql: m0 },
   { tag: "0001_generation", when: 1795544297982, sql: m1 },
   { tag: "0002_favorites_tree_lock", when: 1795770837618, sql: m2 },
   { tag: "0003_sessions_and_login_throttle", when: 1796176778139, sql: m3 },
+  { tag: "0004_providers", when: 1796177546977, sql: m4 },
 ];

@@ -143,9 +143,23 @@ export const tasks = pgTable(
     resultKey: text('result_key'),
     resultMime: text('result_mime'),
     error: text('error'),
+    /** claims so far; the claim's number is its ownership: heartbeat, progress and completion check it */
     attempts: integer('attempts').notNull().default(0),
     /** set while a worker holds the task; an expired lease means its worker died */
     leaseUntil: ts('lease_until'),
+    /** the provider that runs the task (src/providers), set when it is claimed */
+    provider: text('provider'),
+    /** the provider's job state (e.g. its job id), stored before the first poll so that a restart resumes it */
+    providerJob: jsonb('provider_job'),
+    /** 0–100 while running, where the provider reports it */
+    progress: integer('progress'),
+    /** the provider's queue position while queued there, where it reports it */
+    queuePosition: integer('queue_position'),
+    /** ended by its owner (status failed, error 已取消) */
+    canceled: boolean('canceled').notNull().default(false),
+    /** sha-256 (hex) and size of the stored result, exactly the bytes the provider returned */
+    resultSha256: text('result_sha256'),
+    resultSize: integer('result_size'),
     hidden: boolean('hidden').notNull().default(false),
     createdAt: ts('created_at').notNull(),
     completedAt: ts('completed_at'),

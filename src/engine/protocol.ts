@@ -1,9 +1,10 @@
 import type { WorkerPriority } from '../config';
+import type { TaskType } from '../tasks';
 
-/** Messages between the pool (main thread) and a generation worker. */
+/** Messages between the local provider (main thread) and a generation worker. */
 export interface JobRequest {
   taskId: string;
-  type: 't2i' | 'i2i' | 't2v' | 'i2v';
+  type: TaskType;
   prompt: string;
   parameters: Record<string, unknown>;
   references: Uint8Array[];
@@ -14,3 +15,11 @@ export interface JobRequest {
 export type JobResult =
   | { taskId: string; ok: true; bytes: Uint8Array; ext: 'png' | 'mp4'; mime: string; ms: number }
   | { taskId: string; ok: false; error: string };
+
+/** Sent while a video renders: the share of frames done, 0–1. */
+export interface JobProgress {
+  taskId: string;
+  progress: number;
+}
+
+export type WorkerMessage = JobResult | JobProgress;

@@ -4,7 +4,7 @@ import { setPriority } from 'node:os';
 import { dlopen, ptr } from 'bun:ffi';
 import type { WorkerPriority } from '../config';
 import { runLocalEngine } from './local';
-import type { JobRequest, JobResult } from './protocol';
+import type { JobProgress, JobRequest, JobResult } from './protocol';
 
 declare const self: Worker;
 
@@ -44,11 +44,18 @@ self.onmessage = async (event: MessageEvent<JobRequest>) => {
   const started = performance.now();
   let result: JobResult;
   try {
+    let reported = 0;
     const out = await runLocalEngine({
       type: job.type,
       prompt: job.prompt,
       parameters: job.parameters,
       references: job.references,
+      // at most one message per 5% of the frames
+      onProgress: (done) => {
+        if (done - reported < 0.05) return;
+        reported = done;
+        self.postMessage({ taskId: job.taskId, progress: done } satisfies JobProgress);
+      },
     });
     result = { taskId: job.taskId, ok: true, bytes: out.bytes, ext: out.ext, mime: out.mime, ms: performance.now() - started };
     self.postMessage(result, [out.bytes.buffer as ArrayBuffer]);

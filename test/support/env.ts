@@ -14,7 +14,10 @@ import { migrations } from '../../src/db/migrations.gen';
 import { createTokens, type Tokens } from '../../src/http/tokens';
 import { silentLogger } from '../../src/logger';
 import { createMailer, type Mailer } from '../../src/mail/mailer';
-import { createWorkerPool, type PoolOptions, type WorkerPool } from '../../src/engine/pool';
+import { createRunner, type Runner, type RunnerOptions } from '../../src/generation/runner';
+import { resultLocation } from '../../src/modules/generation/service';
+import { createLocalProvider } from '../../src/providers/local';
+import type { WorkerPriority } from '../../src/config';
 import { createLocalStorage, type Storage } from '../../src/storage/local';
 
 export interface ReceivedMail {
@@ -34,6 +37,9 @@ export class TestClock implements Clock {
   }
 }
 
+/** The test runner: RunnerOptions, plus the local provider's size, worker and priority. */
+export type PoolOptions = Partial<RunnerOptions> & { size?: number; workerUrl?: string; priority?: WorkerPriority };
+
 export interface TestEnv {
   config: Config;
   database: Database;
@@ -45,10 +51,13 @@ export interface TestEnv {
   smtpPort: number;
   storage: Storage;
   dataDir: string;
-  /** the running worker pool (the app wakes whichever is current) */
-  pool: WorkerPool;
-  /** stops the current pool and starts another, e.g. with a different worker; no arguments = the default */
-  replacePool(over?: Partial<PoolOptions>, graceMs?: number): Promise<WorkerPool>;
+  /** the running runner (the app wakes whichever is current) */
+  pool: Runner;
+  /**
+   * stops the current runner and starts another, e.g. with a different local worker, or other providers and
+   * routes; no arguments = the default (the local engine, 2 workers, for every type)
+   */
+  replacePool(over?: PoolOptions, graceMs?: number): Promise<Runner>;
   /** builds another app on the same database with other dependencies */
   makeApp(over: Partial<Parameters<typeof createApp>[0]>): App;
 }
@@ -111,19 +120,22 @@ export function testEnv(): Promise<TestEnv> {
       log: silentLogger,
     });
     const storage = createLocalStorage(join(dataDir, 'files'));
-    const poolOptions = (over: Partial<PoolOptions> = {}): PoolOptions => ({
-      db: database.db,
-      storage,
-      clock,
-      log: silentLogger,
-      size: 2,
-      priority: config.workerPriority,
-      leaseMs: 1500,
-      maxAttempts: 3,
-      taskTimeoutMs: 120_000,
-      pollMs: 200,
-      ...over,
-    });
+    const createPool = ({ size = 2, workerUrl, priority = config.workerPriority, ...over }: PoolOptions = {}) =>
+      createRunner({
+        db: database.db,
+        database,
+        storage,
+        clock,
+        log: silentLogger,
+        providers: [createLocalProvider({ size, workerUrl, priority })],
+        routes: { t2i: 'local', i2i: 'local', t2v: 'local', i2v: 'local' },
+        leaseMs: 1500,
+        maxAttempts: 3,
+        taskTimeoutMs: 120_000,
+        pollMs: 200,
+        resultLocation,
+        ...over,
+      });
     const base = {
       config,
       database,
@@ -140,11 +152,11 @@ export function testEnv(): Promise<TestEnv> {
       mails,
       smtpPort: smtp.port,
       dataDir,
-      pool: createWorkerPool(poolOptions()),
+      pool: createPool(),
       makeApp: (over) => createApp({ ...base, ...over }),
       async replacePool(over, graceMs = 0) {
         await env.pool.stop(graceMs);
-        env.pool = createWorkerPool(poolOptions(over));
+        env.pool = createPool(over);
         await env.pool.start();
         return env.pool;
       },

@@ -1,6 +1,6 @@
 // i2v: animate a still key frame (Ken Burns zoom/pan, rotation, parallax shear, fades / crossfades).
 
-import type { RGBAImage } from './types';
+import type { RGBAImage } from '../../media/types';
 import type { MotionName } from './prompt';
 import { resizeRGBA } from './effects';
 import { smoothstep } from './util';

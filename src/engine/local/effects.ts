@@ -1,7 +1,7 @@
 // Image filters used by i2i (and by t2i "style" / i2v key-frame stylisation).
 // All functions take/return tightly packed RGBA Uint8Arrays and never mutate their input.
 
-import type { RGBAImage } from './types';
+import type { RGBAImage } from '../../media/types';
 import type { EffectName } from './prompt';
 import type { RGB } from './util';
 import { hash2, hslToRgb, rgbToHsl } from './util';

@@ -1,8 +1,8 @@
 // Built-in procedural generation engine (pure TS + WASM, no native addons, no model weights).
 // Public API — see README.md in this folder for behaviour, size rules and measured timings.
 
-import type { ImageKind, RGBAImage } from './types';
-import { decodeImage as decodeImageImpl, probeImageSize as probeImpl, sniffImage as sniffImpl } from './codecs';
+import type { ImageKind, RGBAImage } from '../../media/types';
+import { decodeImage as decodeImageImpl, probeImageSize as probeImpl, sniffImage as sniffImpl } from '../../media/image';
 import { encodePngSync } from './png';
 import { applyEffect, blendRGBA, fxHashStylise, fxTint, resizeRGBA } from './effects';
 import { detectColors, detectEffects, detectMotion, type EffectName } from './prompt';
@@ -11,7 +11,7 @@ import { encodeMp4 } from './video';
 import { prepareSource, renderAnimFrame, type AnimPlan } from './animate';
 import { Rng, clamp, hashString, mix2, numParam, resolveSeed, strParam } from './util';
 
-export type { ImageKind, RGBAImage } from './types';
+export type { ImageKind, RGBAImage } from '../../media/types';
 
 /** Magic-number sniffing only. */
 export function sniffImage(bytes: Uint8Array): ImageKind | null {
@@ -37,6 +37,8 @@ export interface EngineInput {
   prompt: string;
   parameters: Record<string, unknown>;
   references: Uint8Array[];
+  /** videos: called as frames are rendered, with the share done (0–1) */
+  onProgress?: (done: number) => void;
 }
 
 export interface EngineOutput {
@@ -152,7 +154,10 @@ async function runT2V(input: EngineInput): Promise<EngineOutput> {
     H = evenDim(h0);
   const { fps, frames } = videoTiming(p);
   const { scene } = buildScene(input, W, H, true, (frames - 1) / fps);
-  const bytes = await encodeMp4({ width: W, height: H, fps, frames }, (i, buf) => scene.render(buf, i / fps));
+  const bytes = await encodeMp4({ width: W, height: H, fps, frames }, (i, buf) => {
+    input.onProgress?.(i / frames);
+    scene.render(buf, i / fps);
+  });
   return { bytes, ext: 'mp4', mime: 'video/mp4', width: W, height: H, frames };
 }
 
@@ -188,7 +193,10 @@ async function runI2V(input: EngineInput): Promise<EngineOutput> {
   });
   const rng = new Rng(mix2(seed, hashString(prompt)));
   const plan: AnimPlan = { motion, sources, fx: 0.5 + rng.range(-0.18, 0.18), fy: 0.5 + rng.range(-0.15, 0.15) };
-  const bytes = await encodeMp4({ width: W, height: H, fps, frames }, (i, buf) => renderAnimFrame(plan, buf, W, H, i, frames));
+  const bytes = await encodeMp4({ width: W, height: H, fps, frames }, (i, buf) => {
+    input.onProgress?.(i / frames);
+    renderAnimFrame(plan, buf, W, H, i, frames);
+  });
   return { bytes, ext: 'mp4', mime: 'video/mp4', width: W, height: H, frames };
 }
 

@@ -2,7 +2,7 @@
 // Filtering: "Paeth" on every row (cheap integer loop, good for gradients/noise).
 // Compression: Bun's built-in libdeflate (raw DEFLATE) wrapped in a zlib header + Adler-32.
 
-import type { RGBAImage } from './types';
+import type { RGBAImage } from '../../media/types';
 
 const CRC_TABLE = (() => {
   const t = new Uint32Array(256);

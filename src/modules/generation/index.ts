@@ -43,6 +43,26 @@ export const generationModule = (d: svc.GenerationDeps & { tokens: Tokens; db: D
         security: bearer,
       },
     })
+    .post(
+      '/api/v1/generation/:taskId/cancel',
+      async ({ params, user }) => ok('任务已取消', await svc.cancelTask(d, user, params.taskId)),
+      {
+        auth: true,
+        params: t.Object({ taskId: t.String({ maxLength: 100 }) }),
+        response: { 200: m.CancelResponse },
+        detail: {
+          tags: ['内容生成 / generation'],
+          summary: '取消生成任务 / cancel a task',
+          description:
+            '仅任务所有者可取消运行中的任务：任务以 `status: "failed"`、`error: "已取消"`、`canceled: true` 结束（客户端只认三种状态），' +
+            '正在运行它的实例停止工作并尽可能通知生成服务。他人的、不存在的或已结束的任务返回 code 400。\n\n' +
+            'Owner only, while the task runs: it ends `status: "failed"`, `error: "已取消"`, `canceled: true` (the client ' +
+            'knows three statuses only); the instance running it stops the work and tells the provider where its API ' +
+            'allows. Someone else\'s, an unknown or a finished task: code 400.',
+          security: bearer,
+        },
+      },
+    )
     .get(
       '/api/v1/generation/:taskId',
       async ({ params, claims }) => {
@@ -57,10 +77,12 @@ export const generationModule = (d: svc.GenerationDeps & { tokens: Tokens; db: D
           tags: ['内容生成 / generation'],
           summary: '查询生成结果 / poll a task',
           description:
-            '`status`：processing | completed | failed；完成后有 `result_url` 与 `completed_at`，失败时有 `error`。' +
+            '`status`：processing | completed | failed；完成后有 `result_url` 与 `completed_at`，失败时有 `error`；' +
+            '运行中可能带 `progress`（0–100）与 `queue_position`（生成服务报告时）；被取消的任务带 `canceled: true`。' +
             '他人的或不存在的任务返回 code 400。\n\n' +
-            'Completed tasks carry `result_url` and `completed_at`, failed ones `error`. Another user\'s or an unknown ' +
-            'task is code 400 (not found).',
+            'Completed tasks carry `result_url` and `completed_at`, failed ones `error`. While running, `progress` (0–100) ' +
+            'and `queue_position` appear where the provider reports them; a canceled task has `canceled: true`. Another ' +
+            'user\'s or an unknown task is code 400 (not found).',
           security: bearer,
         },
       },

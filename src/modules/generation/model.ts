@@ -1,9 +1,18 @@
 import { t } from 'elysia';
 import { Envelope, Timestamp } from '../../http/envelope';
+import { TASK_TYPES } from '../../tasks';
 
-export const TaskType = t.Union([t.Literal('t2i'), t.Literal('i2i'), t.Literal('t2v'), t.Literal('i2v')], {
-  description: 't2i 文生图; i2i 参考图生图; t2v 文生视频; i2v 关键帧生视频',
-});
+export const TaskType = t.Union(
+  TASK_TYPES.map((v) => t.Literal(v)),
+  { description: 't2i 文生图; i2i 参考图生图; t2v 文生视频; i2v 关键帧生视频' },
+);
+
+/** While a task runs (where its provider reports them), and once it is canceled. */
+const Live = {
+  progress: t.Optional(t.Integer({ minimum: 0, maximum: 100, description: '进度 0–100（运行中且提供方报告时才有）/ progress while running, where known' })),
+  queue_position: t.Optional(t.Integer({ minimum: 0, description: '在生成服务队列中的位置（排队中且已知时才有）/ position in the provider\'s queue, where known' })),
+  canceled: t.Optional(t.Literal(true, { description: '已被用户取消（此时 status 为 failed，error 为 已取消）/ canceled by its owner' })),
+};
 
 const Ref = t.String({ minLength: 1, maxLength: 512, description: '上传得到的 file_id 或 file_url' });
 
@@ -57,8 +66,20 @@ export const TaskResponse = Envelope(
     result_url: t.Optional(t.String({ examples: ['/generated_outputs/task_0123456789abcdef0123.png'] })),
     completed_at: t.Optional(Timestamp),
     error: t.Optional(t.String({ description: '失败原因（仅 failed）' })),
+    ...Live,
   }),
   '200 任务处理中/任务完成/任务失败; 400 任务不存在或参数不合规; 500',
+);
+
+export const CancelResponse = Envelope(
+  t.Object({
+    task_id: t.String(),
+    status: t.Literal('failed'),
+    created_at: Timestamp,
+    error: t.Literal('已取消'),
+    canceled: t.Literal(true),
+  }),
+  '200 任务已取消; 400 任务不存在或已结束（含他人的任务）; 401 (HTTP 401); 500',
 );
 
 export const HistoryResponse = Envelope(
@@ -67,6 +88,7 @@ export const HistoryResponse = Envelope(
       ...Echo,
       result_url: t.Nullable(t.String(), { description: '完成前为 null' }),
       status: t.String({ description: 'processing | completed | failed' }),
+      ...Live,
     }),
   ),
   '200 成功; 401 鉴权失败 (HTTP 401); 500',

@@ -9,6 +9,7 @@ import { badRequest, isoUtc } from '../../http/envelope';
 import { notFound } from '../../http/files';
 import type { Storage } from '../../storage/local';
 import { removeFileNodesByUrl } from '../favorites/service';
+import { cancel as cancelQueued, notifyCancel, notifyWork } from '../../queue';
 import { FILE_ID, FILE_URL } from '../uploads/service';
 
 export interface GenerationDeps {
@@ -110,6 +111,8 @@ export async function createTask(d: GenerationDeps, user: AuthUser, input: Creat
   // "created" is only said of a row the database confirms (the embedded PGlite once reported a failed insert as done)
   if (stored.length !== 1) throw new Error(`task ${id} was not stored`);
   d.wake();
+  // every instance's runner hears of it; if the notification is lost, their slow poll finds the task anyway
+  await notifyWork(d.db).catch(() => {});
   return { task_id: id, created_at: isoUtc(createdAt), type: input.type, prompt, parameters, ...references, status: 'processing' };
 }
 
@@ -133,6 +136,9 @@ function preparePoll(db: Db) {
       resultUrl: tasks.resultUrl,
       completedAt: tasks.completedAt,
       error: tasks.error,
+      progress: tasks.progress,
+      queuePosition: tasks.queuePosition,
+      canceled: tasks.canceled,
     })
     .from(tasks)
     .innerJoin(sessions, eq(sessions.userId, tasks.userId))
@@ -164,19 +170,54 @@ export async function getTask(d: GenerationDeps, claims: TokenClaims, taskId: st
     throw badRequest('任务不存在');
   }
   touchSession(d.db, claims.sessionId);
-  const data: {
-    task_id: string;
-    status: string;
-    created_at: string;
-    result_url?: string;
-    completed_at?: string;
-    error?: string;
-  } = { task_id: task.id, status: task.status, created_at: isoUtc(task.createdAt) };
+  const data: TaskView = { task_id: task.id, status: task.status, created_at: isoUtc(task.createdAt) };
   if (task.status === 'completed' && task.resultUrl) data.result_url = task.resultUrl;
   if (task.completedAt) data.completed_at = isoUtc(task.completedAt);
   if (task.status === 'failed' && task.error) data.error = task.error;
+  addLiveFields(data, task);
   const message = task.status === 'completed' ? '任务完成' : task.status === 'failed' ? '任务失败' : '任务处理中';
   return { message, data };
+}
+
+interface TaskView {
+  task_id: string;
+  status: string;
+  created_at: string;
+  result_url?: string;
+  completed_at?: string;
+  error?: string;
+  progress?: number;
+  queue_position?: number;
+  canceled?: true;
+}
+
+/** `progress` / `queue_position` while running (where the provider reports them), `canceled` once canceled. */
+function addLiveFields(
+  data: { progress?: number; queue_position?: number; canceled?: true },
+  t: { status: string; progress: number | null; queuePosition: number | null; canceled: boolean },
+) {
+  if (t.status === 'processing') {
+    if (t.progress !== null) data.progress = t.progress;
+    if (t.queuePosition !== null) data.queue_position = t.queuePosition;
+  }
+  if (t.canceled) data.canceled = true;
+}
+
+/** Where a task's result is stored (storage key) and served (result_url): built here, not by the queue. */
+export function resultLocation(taskId: string, ext: string) {
+  return { key: `outputs/${taskId}.${ext}`, url: `/generated_outputs/${taskId}.${ext}` };
+}
+
+/**
+ * Cancels the caller's running task (POST /generation/{id}/cancel): it ends failed, error 已取消, canceled; the
+ * instance running it hears of it (NOTIFY) and stops its work and tells the provider. Someone else's, unknown or
+ * finished: code 400.
+ */
+export async function cancelTask(d: GenerationDeps, user: AuthUser, taskId: string) {
+  const row = /^task_[0-9a-f]{20}$/.test(taskId) ? await cancelQueued(d.db, taskId, user.id, d.clock.now()) : null;
+  if (!row) throw badRequest('任务不存在或已结束');
+  await notifyCancel(d.db, taskId).catch(() => {}); // a runner that misses it finds out at its next heartbeat
+  return { task_id: taskId, status: 'failed' as const, created_at: isoUtc(row.createdAt), error: '已取消' as const, canceled: true as const };
 }
 
 export async function history(d: GenerationDeps, user: AuthUser) {
@@ -189,19 +230,26 @@ export async function history(d: GenerationDeps, user: AuthUser) {
       parameters: tasks.parameters,
       resultUrl: tasks.resultUrl,
       status: tasks.status,
+      progress: tasks.progress,
+      queuePosition: tasks.queuePosition,
+      canceled: tasks.canceled,
     })
     .from(tasks)
     .where(and(eq(tasks.userId, user.id), eq(tasks.hidden, false)))
     .orderBy(asc(tasks.createdAt), asc(tasks.id));
-  return rows.map((r) => ({
-    task_id: r.id,
-    created_at: isoUtc(r.createdAt),
-    type: r.type,
-    prompt: r.prompt,
-    parameters: r.parameters,
-    result_url: r.resultUrl,
-    status: r.status,
-  }));
+  return rows.map((r) => {
+    const item: Record<string, unknown> & { progress?: number; queue_position?: number; canceled?: true } = {
+      task_id: r.id,
+      created_at: isoUtc(r.createdAt),
+      type: r.type,
+      prompt: r.prompt,
+      parameters: r.parameters,
+      result_url: r.resultUrl,
+      status: r.status,
+    };
+    addLiveFields(item, r);
+    return item;
+  });
 }
 
 /** `/generated_outputs/x.png` from what the client sent (a path, or an absolute URL). */
@@ -230,7 +278,7 @@ export async function hideRecord(d: GenerationDeps, user: AuthUser, by: { result
 
 /** The caller's completed, visible result behind `/generated_outputs/<name>`; anything else is 404. */
 export async function findOwnResult(d: GenerationDeps, userId: number, name: string) {
-  const m = /^(task_[0-9a-f]{20})\.(png|mp4)$/.exec(name);
+  const m = /^(task_[0-9a-f]{20})\.(png|jpg|webp|gif|mp4|webm|mov)$/.exec(name);
   if (!m) throw notFound();
   const task = await ownTask(d, userId, m[1]);
   if (!task || task.status !== 'completed' || !task.resultKey || task.resultUrl !== `/generated_outputs/${name}`) {

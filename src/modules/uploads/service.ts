@@ -5,7 +5,7 @@ import type { Db } from '../../db/client';
 import { files } from '../../db/schema';
 import { AppError, badRequest } from '../../http/envelope';
 import { notFound } from '../../http/files';
-import { decodeImage, type ImageKind, probeImageSize, sniffImage } from '../../engine/local';
+import { decodeImage, type ImageKind, probeImageSize, sniffImage } from '../../media';
 import { type Storage, StorageFullError } from '../../storage/local';
 
 export interface UploadDeps {

@@ -1,0 +1,321 @@
+// The runner: claims queued tasks (src/queue), hands each to the provider its type is routed to, keeps the
+// claims' leases alive, stores the outputs, and completes or fails the tasks — owner-checked, so that a task
+// claimed again elsewhere is never completed twice. New work arrives by LISTEN/NOTIFY from any instance; a slow
+// poll is the safety net. Cancels arrive the same way and abort the provider's work.
+import { createHash } from 'node:crypto';
+import { inArray } from 'drizzle-orm';
+import type { Clock } from '../clock';
+import type { Database, Db } from '../db/client';
+import { files, tasks } from '../db/schema';
+import type { Logger } from '../logger';
+import { sniffMedia } from '../media';
+import * as queue from '../queue';
+import { type Storage, StorageFullError } from '../storage/local';
+import { isVideoType, TASK_TYPES, type TaskType } from '../tasks';
+import { type GenerationProvider, type ProviderContext, ProviderRefusal, ProviderUnavailable } from '../providers/types';
+
+export interface RunnerOptions {
+  db: Db;
+  /** LISTEN for new work and cancels from every instance; without it only wake() and the slow poll find work */
+  database?: Pick<Database, 'listen'>;
+  storage: Storage;
+  clock: Clock;
+  log: Logger;
+  providers: GenerationProvider[];
+  /** which provider runs each type (by name); a type without a route is not claimed here */
+  routes: Partial<Record<TaskType, string>>;
+  /** how long a claim stays owned without a heartbeat */
+  leaseMs: number;
+  /** claims of one task before it is failed instead of re-queued */
+  maxAttempts: number;
+  /** longest one task may run */
+  taskTimeoutMs: number;
+  /** the safety-net poll for work (NOTIFY does the rest) */
+  pollMs: number;
+  /** largest output stored */
+  maxOutputBytes?: number;
+  /** where a task's result is stored and served (the generation module decides) */
+  resultLocation(taskId: string, ext: string): { key: string; url: string };
+}
+
+export interface Runner {
+  start(): Promise<void>;
+  /** there may be new work: look now */
+  wake(): void;
+  /** stop claiming; wait up to graceMs for running tasks, then give the rest back to the queue */
+  stop(graceMs?: number): Promise<void>;
+  readonly running: number;
+}
+
+/** Why a task's work was aborted. */
+type Stop = { kind: 'cancel' } | { kind: 'timeout' } | { kind: 'lost' } | { kind: 'stop' };
+
+interface Running {
+  claim: queue.Owned;
+  provider: GenerationProvider;
+  controller: AbortController;
+  /** the provider's job state as last saved, to tell the provider about a cancel */
+  job: unknown;
+}
+
+const shortError = (msg: string) => msg.replace(/\s+/g, ' ').slice(0, 300);
+export const MSG_TIMEOUT = (ms: number) => `生成超时 / timed out after ${ms} ms`;
+export const MSG_UNAVAILABLE = '生成服务暂时不可用，请稍后重试';
+export const MSG_FAILED = '生成失败，请稍后重试';
+export const MSG_BAD_OUTPUT = '生成结果格式不正确';
+export const MSG_DISK_FULL = '服务器存储空间不足，结果未能保存 / no space left on the server';
+
+export function createRunner(o: RunnerOptions): Runner {
+  const byName = new Map(o.providers.map((p) => [p.name, p]));
+  const busy = new Map<string, number>();
+  const running = new Map<string, Running>();
+  const maxOutput = o.maxOutputBytes ?? 512 * 1024 * 1024;
+  let stopped = true;
+  let pumping: Promise<void> | null = null;
+  let again = false;
+  const timers: ReturnType<typeof setInterval>[] = [];
+  const unlisten: (() => Promise<void>)[] = [];
+  const inflight = new Set<Promise<void>>();
+
+  for (const [type, name] of Object.entries(o.routes)) {
+    const p = byName.get(name!);
+    if (!p) throw new Error(`route ${type}=${name}: no such provider`);
+    if (!p.types.includes(type as TaskType)) throw new Error(`route ${type}=${name}: ${name} does not serve ${type}`);
+  }
+
+  const leaseUntil = () => new Date(o.clock.now().getTime() + o.leaseMs);
+  const providerFor = (type: TaskType) => byName.get(o.routes[type] ?? '');
+  /** the types whose provider has a free slot */
+  const freeTypes = () =>
+    TASK_TYPES.filter((t) => {
+      const p = providerFor(t);
+      return p && (busy.get(p.name) ?? 0) < p.concurrency;
+    });
+
+  async function pumpOnce() {
+    for (;;) {
+      if (stopped) return;
+      const types = freeTypes();
+      if (types.length === 0) return;
+      const task = await queue.claim(o.db, types, leaseUntil());
+      if (!task) return;
+      const p = run(task).finally(() => {
+        inflight.delete(p);
+        wake();
+      });
+      inflight.add(p);
+    }
+  }
+
+  function wake() {
+    if (stopped) return;
+    if (pumping) {
+      again = true;
+      return;
+    }
+    pumping = (async () => {
+      do {
+        again = false;
+        try {
+          await pumpOnce();
+        } catch (e) {
+          o.log.error('runner: claiming work failed', e);
+        }
+      } while (again && !stopped);
+      pumping = null;
+    })();
+  }
+
+  async function loadReferences(ids: string[]) {
+    if (ids.length === 0) return [];
+    const rows = await o.db.select({ id: files.id, key: files.key, mime: files.mime }).from(files).where(inArray(files.id, ids));
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return Promise.all(
+      ids.map(async (id) => {
+        const f = byId.get(id);
+        if (!f) throw new ProviderRefusal('参考图片不存在', `reference ${id} is gone`);
+        return { bytes: await o.storage.read(f.key), mime: f.mime, name: f.key.split('/').pop()! };
+      }),
+    );
+  }
+
+  /** Stores an output (exactly the provider's bytes) under the task's result key and completes the claim. */
+  async function store(task: queue.ClaimedTask, bytes: Uint8Array) {
+    if (bytes.byteLength === 0 || bytes.byteLength > maxOutput) throw new ProviderRefusal(MSG_BAD_OUTPUT, `output of ${bytes.byteLength} bytes`);
+    const kind = sniffMedia(bytes);
+    const want = isVideoType(task.type) ? 'video' : 'image';
+    if (!kind || kind.kind !== want) throw new ProviderRefusal(MSG_BAD_OUTPUT, `output is ${kind?.mime ?? 'not a known media type'}, ${want} expected`);
+    const where = o.resultLocation(task.id, kind.ext);
+    await o.storage.put(where.key, bytes);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    const claim = { id: task.id, attempt: task.attempt };
+    const done = await queue.complete(o.db, claim, { ...where, mime: kind.mime, sha256, size: bytes.byteLength }, o.clock.now());
+    if (!done) o.log.warn(`task ${task.id}: completed here after it was claimed again or canceled; result not recorded`);
+    return done;
+  }
+
+  async function run(task: queue.ClaimedTask) {
+    const claim = { id: task.id, attempt: task.attempt };
+    // a job that an earlier claim submitted is resumed with the same provider, if this instance has it
+    const resumeWith = task.provider && task.providerJob != null ? byName.get(task.provider) : undefined;
+    const provider = resumeWith ?? providerFor(task.type)!;
+    const resume = resumeWith ? task.providerJob : null;
+    busy.set(provider.name, (busy.get(provider.name) ?? 0) + 1);
+    const controller = new AbortController();
+    const entry: Running = { claim, provider, controller, job: resume };
+    running.set(task.id, entry);
+    const started = performance.now();
+    const timer = setTimeout(() => controller.abort({ kind: 'timeout' } satisfies Stop), o.taskTimeoutMs);
+    let lastProgress = { at: 0, value: -1, queue: -2 };
+    const ctx: ProviderContext = {
+      signal: controller.signal,
+      resume,
+      async saveJob(state) {
+        entry.job = state;
+        if (!(await queue.saveJob(o.db, claim, provider.name, state))) {
+          controller.abort({ kind: 'lost' } satisfies Stop);
+          throw controller.signal.reason;
+        }
+      },
+      progress(p) {
+        const now = Date.now();
+        const value = p.progress ?? lastProgress.value;
+        const qp = p.queuePosition === undefined ? lastProgress.queue : p.queuePosition ?? -1;
+        if (value === lastProgress.value && qp === lastProgress.queue) return;
+        if (now - lastProgress.at < 250 && value !== 100) return;
+        lastProgress = { at: now, value, queue: qp };
+        queue.reportProgress(o.db, claim, p).catch((e) => o.log.warn(`task ${task.id}: progress not recorded: ${(e as Error).message}`));
+      },
+      log: o.log,
+    };
+    try {
+      if (!resume && !(await queue.saveJob(o.db, claim, provider.name, null))) return; // canceled meanwhile
+      const job = {
+        taskId: task.id,
+        type: task.type,
+        prompt: task.prompt,
+        parameters: task.parameters,
+        references: await loadReferences(task.referenceFiles),
+      };
+      const out = await provider.run(job, ctx);
+      if (controller.signal.aborted) throw controller.signal.reason;
+      if (await store(task, out.bytes)) {
+        o.log.info(`task ${task.id} completed by ${provider.name} in ${Math.round(performance.now() - started)} ms (${out.bytes.byteLength} bytes)`);
+      }
+    } catch (e) {
+      await settleFailure(task, entry, e);
+    } finally {
+      clearTimeout(timer);
+      running.delete(task.id);
+      busy.set(provider.name, (busy.get(provider.name) ?? 1) - 1);
+    }
+  }
+
+  async function settleFailure(task: queue.ClaimedTask, entry: Running, e: unknown) {
+    const claim = entry.claim;
+    const reason = (entry.controller.signal.aborted ? entry.controller.signal.reason : null) as Stop | null;
+    const now = () => o.clock.now();
+    try {
+      switch (reason?.kind) {
+        case 'cancel':
+          o.log.info(`task ${task.id} canceled`);
+          if (entry.job != null && entry.provider.cancel) {
+            await entry.provider.cancel(entry.job, o.log).catch((err) => o.log.warn(`task ${task.id}: telling ${entry.provider.name} about the cancel failed: ${(err as Error).message}`));
+          }
+          return;
+        case 'lost':
+          o.log.warn(`task ${task.id}: claim ${claim.attempt} lost (claimed again elsewhere); its work here is dropped`);
+          return;
+        case 'stop':
+          await queue.requeue(o.db, [claim]); // the saved provider job stays: the next claim resumes it
+          return;
+        case 'timeout':
+          o.log.warn(`task ${task.id}: timed out after ${o.taskTimeoutMs} ms`);
+          if (entry.job != null && entry.provider.cancel) await entry.provider.cancel(entry.job, o.log).catch(() => {});
+          await queue.fail(o.db, claim, MSG_TIMEOUT(o.taskTimeoutMs), now());
+          return;
+      }
+      let message: string;
+      if (e instanceof ProviderRefusal) {
+        message = e.userMessage;
+        o.log.warn(`task ${task.id}: ${entry.provider.name} refused it: ${shortError(e.detail)}`);
+      } else if (e instanceof ProviderUnavailable) {
+        message = MSG_UNAVAILABLE;
+        o.log.warn(`task ${task.id}: ${entry.provider.name} unavailable: ${shortError(e.message)}`);
+      } else if (e instanceof StorageFullError) {
+        message = MSG_DISK_FULL;
+        o.log.error(`task ${task.id}: no space left to store its result`);
+      } else if (entry.provider.name === 'local') {
+        message = shortError((e as Error)?.message ?? String(e)); // the engine's own messages are meant for users
+        o.log.warn(`task ${task.id} failed: ${message}`);
+      } else {
+        message = MSG_FAILED;
+        o.log.error(`task ${task.id}: ${entry.provider.name} failed`, e);
+      }
+      await queue.fail(o.db, claim, message, now());
+    } catch (err) {
+      o.log.error(`task ${task.id}: could not record the outcome`, err);
+    }
+  }
+
+  /** Keeps the leases of running claims alive; aborts the ones that are no longer ours. */
+  async function heartbeat() {
+    const claims = [...running.values()].map((r) => r.claim);
+    const lost = await queue.heartbeat(o.db, claims, leaseUntil());
+    if (lost.length === 0) return;
+    const rows = await o.db.select({ id: tasks.id, canceled: tasks.canceled }).from(tasks).where(inArray(tasks.id, lost));
+    for (const r of rows) running.get(r.id)?.controller.abort({ kind: r.canceled ? 'cancel' : 'lost' } satisfies Stop);
+  }
+
+  async function sweep() {
+    const { requeued } = await queue.sweep(o.db, o.clock.now(), o.maxAttempts);
+    if (requeued.length) {
+      o.log.warn(`re-queued ${requeued.length} interrupted task(s)`);
+      wake();
+    }
+  }
+
+  const every = (ms: number, fn: () => Promise<void>, what: string) => {
+    const t = setInterval(() => fn().catch((e) => o.log.error(`runner: ${what} failed`, e)), ms);
+    t.unref?.();
+    timers.push(t);
+  };
+
+  return {
+    get running() {
+      return running.size;
+    },
+    async start() {
+      stopped = false;
+      for (const p of o.providers) await p.start?.();
+      await sweep();
+      if (o.database) {
+        unlisten.push(await o.database.listen(queue.CHANNEL_WORK, () => wake()));
+        unlisten.push(
+          await o.database.listen(queue.CHANNEL_CANCEL, (id) => running.get(id)?.controller.abort({ kind: 'cancel' } satisfies Stop)),
+        );
+      }
+      every(Math.max(50, Math.floor(o.leaseMs / 3)), heartbeat, 'heartbeat');
+      every(Math.max(50, Math.floor(o.leaseMs / 2)), sweep, 'sweep');
+      every(o.pollMs, async () => wake(), 'poll');
+      wake();
+    },
+    wake,
+    async stop(graceMs = 10_000) {
+      if (stopped) return;
+      stopped = true;
+      for (const t of timers) clearInterval(t);
+      timers.length = 0;
+      for (const u of unlisten.splice(0)) await u().catch(() => {});
+      await pumping;
+      const all = Promise.all([...inflight]);
+      const timedOut = await Promise.race([all.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), graceMs).unref?.())]);
+      if (timedOut) {
+        // give unfinished work back to the queue (remote jobs keep their saved state and are resumed)
+        for (const r of running.values()) r.controller.abort({ kind: 'stop' } satisfies Stop);
+        await all;
+      }
+      for (const p of o.providers) await p.stop?.();
+    },
+  };
+}

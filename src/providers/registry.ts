@@ -3,6 +3,7 @@
 // it; a missing one stops start-up with one line naming the variable (ConfigError).
 import type { WorkerPriority } from '../config';
 import type { Logger } from '../logger';
+import { jimengProvider } from './jimeng';
 import { createLocalProvider } from './local';
 import type { GenerationProvider } from './types';
 
@@ -32,4 +33,5 @@ export const PROVIDERS: Record<string, ProviderEntry> = {
     settings: () => ({}),
     create: (_s, rt) => createLocalProvider({ size: rt.workers, priority: rt.workerPriority }),
   }),
+  jimeng: entry(jimengProvider),
 };

@@ -11,7 +11,6 @@ import { encodePng } from '../src/engine/local';
 import { MSG_UNAVAILABLE } from '../src/generation/runner';
 import type { Logger } from '../src/logger';
 import { createJimengProvider, framesFor, jimengProvider, type JimengSettings, nearestAspectRatio } from '../src/providers/jimeng';
-import { PROVIDERS } from '../src/providers/registry';
 import { signJsonPost } from '../src/providers/volc-sign';
 import { FAKE_AK, FAKE_SK, INPUT_RISK_WORD, type JimengFake, OUTPUT_RISK_WORD, startJimengFake } from './fakes/jimeng';
 import { testEnv } from './support/env';

@@ -129,7 +129,7 @@ export function testEnv(): Promise<TestEnv> {
         log: silentLogger,
         providers: [createLocalProvider({ size, workerUrl, priority })],
         routes: { t2i: 'local', i2i: 'local', t2v: 'local', i2v: 'local' },
-        leaseMs: 1500,
+        leaseMs: 5000,
         maxAttempts: 3,
         taskTimeoutMs: 120_000,
         pollMs: 200,

@@ -5,6 +5,7 @@ import type { WorkerPriority } from '../config';
 import type { Logger } from '../logger';
 import { jimengProvider } from './jimeng';
 import { createLocalProvider } from './local';
+import { openaiProvider } from './openai';
 import type { GenerationProvider } from './types';
 
 export type Env = Record<string, string | undefined>;
@@ -34,4 +35,5 @@ export const PROVIDERS: Record<string, ProviderEntry> = {
     create: (_s, rt) => createLocalProvider({ size: rt.workers, priority: rt.workerPriority }),
   }),
   jimeng: entry(jimengProvider),
+  openai: entry(openaiProvider),
 };

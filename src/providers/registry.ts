@@ -3,6 +3,7 @@
 // it; a missing one stops start-up with one line naming the variable (ConfigError).
 import type { WorkerPriority } from '../config';
 import type { Logger } from '../logger';
+import { comfyuiProvider } from './comfyui';
 import { jimengProvider } from './jimeng';
 import { createLocalProvider } from './local';
 import { openaiProvider } from './openai';
@@ -34,6 +35,7 @@ export const PROVIDERS: Record<string, ProviderEntry> = {
     settings: () => ({}),
     create: (_s, rt) => createLocalProvider({ size: rt.workers, priority: rt.workerPriority }),
   }),
+  comfyui: entry(comfyuiProvider),
   jimeng: entry(jimengProvider),
   openai: entry(openaiProvider),
 };

@@ -241,7 +241,7 @@ describe('finding 6: the smaller ones', () => {
       new Request('http://localhost/api/v1/auth/login', { method: 'POST', body, headers: { 'content-type': 'application/json' }, duplex: 'half' } as RequestInit),
     );
     expect(res.status).toBe(413);
-    expect((await res.json()).code).toBe(400);
+    expect(((await res.json()) as { code: number }).code).toBe(400);
   });
 
   test('a token signed HS512 with the right secret is refused: the algorithm is pinned to HS256', async () => {

@@ -91,7 +91,7 @@ describe('runner with a provider', () => {
     const done = await waitTask(u.token, id);
     expect(done.status).toBe('completed');
     expect(done.result_url).toBe(`/generated_outputs/${id}.png`);
-    expect((await download(u.token, done.result_url)).bytes).toEqual(png);
+    expect(Buffer.from((await download(u.token, done.result_url)).bytes).equals(Buffer.from(png))).toBe(true);
     const [row] = await env.database.db.select().from(tasks).where(eq(tasks.id, id));
     expect(row.provider).toBe('remote');
     expect(row.resultSize).toBe(png.byteLength);

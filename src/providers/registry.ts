@@ -4,9 +4,12 @@
 import type { WorkerPriority } from '../config';
 import type { Logger } from '../logger';
 import { comfyuiProvider } from './comfyui';
+import { dashscopeProvider } from './dashscope';
+import { falProvider } from './fal';
 import { jimengProvider } from './jimeng';
 import { createLocalProvider } from './local';
 import { openaiProvider } from './openai';
+import { replicateProvider } from './replicate';
 import type { GenerationProvider } from './types';
 
 export type Env = Record<string, string | undefined>;
@@ -36,6 +39,9 @@ export const PROVIDERS: Record<string, ProviderEntry> = {
     create: (_s, rt) => createLocalProvider({ size: rt.workers, priority: rt.workerPriority }),
   }),
   comfyui: entry(comfyuiProvider),
+  dashscope: entry(dashscopeProvider),
+  fal: entry(falProvider),
   jimeng: entry(jimengProvider),
   openai: entry(openaiProvider),
+  replicate: entry(replicateProvider),
 };

@@ -226,7 +226,7 @@ export function createComfyUIProvider(s: ComfyUISettings, rt: ProviderRuntime): 
   async function request(
     path: string,
     init: { method?: string; json?: unknown; form?: FormData; query?: Record<string, string> },
-    o: { signal: AbortSignal; log: Logger; what: string },
+    o: { signal: AbortSignal; log: Logger; what: string; idempotent?: boolean },
   ): Promise<Response> {
     const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS);
     const headers: Record<string, string> = { ...auth };
@@ -242,7 +242,7 @@ export function createComfyUIProvider(s: ComfyUISettings, rt: ProviderRuntime): 
       return await fetchRetrying(
         endpoint(path, init.query),
         { method: init.method ?? (body ? 'POST' : 'GET'), headers, body },
-        { signal: AbortSignal.any([o.signal, timeout]), log: o.log, what },
+        { signal: AbortSignal.any([o.signal, timeout]), log: o.log, what, idempotent: o.idempotent },
       );
     } catch (e) {
       if (!o.signal.aborted && timeout.aborted) throw new ProviderUnavailable(`${what}: no answer from ${where} within ${REQUEST_TIMEOUT_MS} ms`);
@@ -302,7 +302,8 @@ export function createComfyUIProvider(s: ComfyUISettings, rt: ProviderRuntime): 
     const res = await request(
       '/prompt',
       { json: { prompt, client_id: ids.clientId, prompt_id: ids.promptId } },
-      { signal: ctx.signal, log: ctx.log, what: 'prompt' },
+      // ComfyUI queues a repeated prompt_id again: only a refusal (429) is retried
+      { signal: ctx.signal, log: ctx.log, what: 'prompt', idempotent: false },
     );
     const body = await jsonOrNull(res);
     if (res.status === 400) throw new ProviderRefusal(MSG_INVALID, `prompt refused: ${describeRefusal(body)}`);

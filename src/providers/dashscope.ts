@@ -147,7 +147,7 @@ export function createDashScopeProvider(s: DashScopeSettings, rt: Pick<ProviderR
         headers: { ...auth, 'content-type': 'application/json', 'x-dashscope-async': 'enable' },
         body: JSON.stringify(body(job, model)),
       },
-      { signal: ctx.signal, log: ctx.log, what },
+      { signal: ctx.signal, log: ctx.log, what, idempotent: false },
     );
     const data = await jsonOrNull(res);
     if (!res.ok) throw failure(what, res.status, data?.code, data?.message);

@@ -125,7 +125,7 @@ export function createFalProvider(s: FalSettings, rt: Pick<ProviderRuntime, 'max
     const res = await fetchRetrying(
       `${s.queueUrl}/${model}`,
       { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(input(job)) },
-      { signal: ctx.signal, log: ctx.log, what },
+      { signal: ctx.signal, log: ctx.log, what, idempotent: false },
     );
     const data = await jsonOrNull(res);
     if (!res.ok) throw failure(what, res.status, data);

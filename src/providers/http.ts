@@ -14,6 +14,12 @@ export interface RetryOptions {
   /** the first backoff, doubled each time (default 500 ms), and the largest wait (default 30 s) */
   baseDelayMs?: number;
   maxDelayMs?: number;
+  /**
+   * false for a request that must not run twice (a submit that creates a paid job): then only answers that say
+   * the request was refused unprocessed are retried (HTTP 429, a refused connection), never a 5xx or a connection
+   * lost mid-request, after which the provider may have created the job. Default true.
+   */
+  idempotent?: boolean;
 }
 
 /** Sleeps, or rejects with the signal's reason when it aborts first. */
@@ -53,24 +59,33 @@ export const safeUrl = (url: string) => {
   }
 };
 
+/** A connection that was refused (nothing was sent), as Bun's and Node's fetch report it. */
+const refusedConnection = (e: unknown) => /ConnectionRefused|ECONNREFUSED/.test(`${(e as { code?: string })?.code ?? ''} ${(e as Error)?.message ?? ''}`);
+
 /**
- * fetch with retries: 429 and 5xx answers and network errors are retried up to `retries` times, waiting
- * Retry-After when the answer has one, else base·2^n with ±50% jitter; any other answer is returned as is.
- * After the last retry: ProviderUnavailable. An abort rejects at once with the signal's reason.
+ * fetch with retries: 429 and 5xx answers and network errors are retried up to `retries` times (for a
+ * non-idempotent request only 429 and a refused connection), waiting Retry-After when the answer has one, else
+ * base·2^n with ±50% jitter; any other answer is returned as is. After the last retry: ProviderUnavailable.
+ * An abort rejects at once with the signal's reason.
  */
 export async function fetchRetrying(url: string, init: RequestInit, o: RetryOptions): Promise<Response> {
   const retries = o.retries ?? 4;
   const base = o.baseDelayMs ?? 500;
   const cap = o.maxDelayMs ?? 30_000;
+  const idempotent = o.idempotent ?? true;
   for (let attempt = 0; ; attempt++) {
     let res: Response | null = null;
     let why: string;
     try {
       res = await fetch(url, { ...init, signal: o.signal });
-      if (!isRetryable(res.status)) return res;
+      if (!(idempotent ? isRetryable(res.status) : res.status === 429)) return res;
       why = `HTTP ${res.status}`;
     } catch (e) {
       if (o.signal.aborted) throw o.signal.reason;
+      if (!idempotent && !refusedConnection(e)) {
+        o.log.warn(`${o.what}: ${(e as Error).message}; not retried (the provider may have accepted it)`);
+        throw new ProviderUnavailable(`${o.what}: ${(e as Error).message}`);
+      }
       why = (e as Error).message;
     }
     if (attempt >= retries) {

@@ -302,7 +302,9 @@ export function createJimengProvider(s: JimengSettings, rt: ProviderRuntime): Ge
     const text = JSON.stringify(body);
     for (let attempt = 0; ; attempt++) {
       const headers = signJsonPost(url, text, creds);
-      const res = await fetchRetrying(url, { method: 'POST', headers, body: text }, { signal: ctx.signal, log: ctx.log, what });
+      // a submit creates a job: only a refusal (429) is retried, never a 5xx after which the job may exist
+      const idempotent = action !== 'CVSync2AsyncSubmitTask';
+      const res = await fetchRetrying(url, { method: 'POST', headers, body: text }, { signal: ctx.signal, log: ctx.log, what, idempotent });
       const json = await jsonOrNull(res);
       if (res.ok && json?.code === CODE_OK) return json;
       if (THROTTLED.has(Number(json?.code)) && attempt < 4) {

@@ -373,7 +373,7 @@ export function createOpenAIProvider(s: OpenAISettings, rt: Runtime): Generation
 
     const state: ImageJobState = { api: 'images', endpoint, sentAt: new Date().toISOString() };
     await ctx.saveJob(state);
-    const res = await fetchRetrying(url(`/images/${endpoint}`), init, { signal: ctx.signal, log: ctx.log, what });
+    const res = await fetchRetrying(url(`/images/${endpoint}`), init, { signal: ctx.signal, log: ctx.log, what, idempotent: false });
     if (!res.ok) throw await failure(res, what);
     // base64 makes 4 bytes of every 3, plus the rest of the JSON
     const answer = await readJson(res, Math.ceil(rt.maxOutputBytes * 1.4) + 1024 * 1024);
@@ -432,7 +432,7 @@ export function createOpenAIProvider(s: OpenAISettings, rt: Runtime): Generation
     }
     const state: VideoJobState = { api: 'videos', sentAt: new Date().toISOString() };
     await ctx.saveJob(state);
-    const res = await fetchRetrying(url('/videos'), init, { signal: ctx.signal, log: ctx.log, what });
+    const res = await fetchRetrying(url('/videos'), init, { signal: ctx.signal, log: ctx.log, what, idempotent: false });
     if (!res.ok) throw await failure(res, what);
     const video = await readJson(res, 1024 * 1024);
     const id = str(video?.id);

@@ -193,7 +193,7 @@ export function createReplicateProvider(s: ReplicateSettings, rt: Pick<ProviderR
     const res = await fetchRetrying(
       url,
       { method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(payload) },
-      { signal: ctx.signal, log: ctx.log, what },
+      { signal: ctx.signal, log: ctx.log, what, idempotent: false },
     );
     const data = await jsonOrNull(res);
     if (!res.ok) throw failure(what, res.status, data);

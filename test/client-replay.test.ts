@@ -5,9 +5,11 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eq, sql } from 'drizzle-orm';
+import { rowsOf } from '../src/db/client';
 import { files, users } from '../src/db/schema';
 import { type Build, QtClient, type ReplayLog, replayBuild } from './support/client-replay';
 import { testEnv, type TestEnv } from './support/env';
+import { call, newUser } from './support/http';
 import { mp4Info, pngSize } from './support/media';
 
 // real hashing, SMTP and generation on 2 cores; Bun 1.4 ignores bunfig's [test] timeout, so it is set per file
@@ -377,5 +379,31 @@ describe('per-login sessions, as the client meets them', () => {
     await refused(c);
     await refused(c, c.downloadEndpoint(done.result_url)!);
     await c.send('download (host root)', 'GET', done.result_url, null, { extra: true, status: 401, url: origin + done.result_url });
+  });
+});
+
+describe('sessions do not grow without bound', () => {
+  test('expired sessions are not listed and are deleted by housekeeping; live ones stay', async () => {
+    const env = await testEnv();
+    const u = await newUser('purge');
+    const { housekeep } = await import('../src/ops/housekeeping');
+    const count = async () =>
+      rowsOf<{ n: number }>(
+        await env.database.db.execute(sql`select count(*)::int as n from sessions s join users x on x.id = s.user_id where x.account = ${u.account}`),
+      )[0].n;
+    expect(await count()).toBe(1);
+    // its session runs out (as it would 7 days after the login); other users' sessions are left alone
+    await env.database.db.execute(
+      sql`update sessions set expires_at = now() - interval '1 minute' where user_id = (select id from users where account = ${u.account})`,
+    );
+    expect((await call('GET', '/api/v1/user/sessions', { token: u.token })).status).toBe(401);
+    const removed = await housekeep(env.database.db, env.clock, env.config.loginThrottle.windowMs);
+    expect(removed.sessions).toBeGreaterThan(0);
+    expect(await count()).toBe(0);
+    // the token's signature is still valid: the session row decides
+    expect((await call('GET', '/api/v1/user/sessions', { token: u.token })).status).toBe(401);
+    const fresh = await newUser('purge2');
+    await housekeep(env.database.db, env.clock, env.config.loginThrottle.windowMs);
+    expect((await call('GET', '/api/v1/user/sessions', { token: fresh.token })).body.data).toHaveLength(1);
   });
 });

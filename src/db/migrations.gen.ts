@@ -5,6 +5,7 @@ import m1 from '../../drizzle/0001_generation.sql' with { type: 'text' };
 import m2 from '../../drizzle/0002_favorites_tree_lock.sql' with { type: 'text' };
 import m3 from '../../drizzle/0003_sessions_and_login_throttle.sql' with { type: 'text' };
 import m4 from '../../drizzle/0004_providers.sql' with { type: 'text' };
+import m5 from '../../drizzle/0005_retention.sql' with { type: 'text' };
 
 export const migrations: EmbeddedMigration[] = [
   { tag: "0000_init", when: 1795543904017, sql: m0 },
@@ -12,4 +13,5 @@ export const migrations: EmbeddedMigration[] = [
   { tag: "0002_favorites_tree_lock", when: 1795770837618, sql: m2 },
   { tag: "0003_sessions_and_login_throttle", when: 1796176778139, sql: m3 },
   { tag: "0004_providers", when: 1796177546977, sql: m4 },
+  { tag: "0005_retention", when: 1796180099828, sql: m5 },
 ];

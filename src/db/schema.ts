@@ -161,6 +161,8 @@ export const tasks = pgTable(
     resultSha256: text('result_sha256'),
     resultSize: integer('result_size'),
     hidden: boolean('hidden').notNull().default(false),
+    /** when its owner deleted (hid) the record; retention removes its file RETENTION_DAYS later */
+    hiddenAt: ts('hidden_at'),
     createdAt: ts('created_at').notNull(),
     completedAt: ts('completed_at'),
   },

@@ -267,7 +267,7 @@ export async function hideRecord(d: GenerationDeps, user: AuthUser, by: { result
     const match = 'resultUrl' in by ? eq(tasks.resultUrl, pathOf(by.resultUrl)) : eq(tasks.id, by.taskId);
     const [task] = await tx
       .update(tasks)
-      .set({ hidden: true })
+      .set({ hidden: true, hiddenAt: d.clock.now() })
       .where(and(match, eq(tasks.userId, user.id), eq(tasks.hidden, false)))
       .returning({ resultUrl: tasks.resultUrl });
     if (!task) throw badRequest('生成记录不存在');

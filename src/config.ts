@@ -14,8 +14,17 @@ import { isTaskType, TASK_TYPES, type TaskType } from './tasks';
 export const WORKER_PRIORITIES = ['idle', 'low', 'normal'] as const;
 export type WorkerPriority = (typeof WORKER_PRIORITIES)[number];
 
+/**
+ * What one instance does (issue 12): `all` serves HTTP and generates (one machine); `api` serves HTTP and never
+ * generates; `worker` generates and answers only /healthz and /readyz. Any number of each share one database.
+ */
+export const ROLES = ['all', 'api', 'worker'] as const;
+export type Role = (typeof ROLES)[number];
+
 /** Everything the process can be configured with, read once, typed and validated. */
 export interface Config {
+  /** ROLE: all (default), api or worker */
+  role: Role;
   port: number;
   host: string;
   dataDir: string;
@@ -66,6 +75,9 @@ export interface Config {
   providerDownloadTimeoutMs: number;
   /** the runners' safety-net poll for queued work (ms); LISTEN/NOTIFY wakes them at once otherwise */
   taskPollMs: number;
+  /** days after which files of deleted records and unused uploads are removed (0 = never), and how often to look */
+  retentionDays: number;
+  retentionIntervalMs: number;
 }
 
 /** `t2i=openai,i2i=comfyui,...`: every type not named stays `local`. */
@@ -142,12 +154,20 @@ function parseUrl(name: string, raw: string, protocols: string[]): string {
   return raw;
 }
 
-/** The signing secret: from the environment, else generated once and kept (0600) in the data dir. */
-function loadJwtSecret(env: Env, dataDir: string): string {
+/**
+ * The signing secret: from the environment, else generated once and kept (0600) in the data dir. Instances that
+ * share a database as `api`/`worker` must all have the same secret, so none of them may generate its own.
+ */
+function loadJwtSecret(env: Env, dataDir: string, role: Role, shared: boolean): string {
   const given = env.JWT_SECRET;
   if (given !== undefined) {
     if (given.length < 32) throw new ConfigError('JWT_SECRET must be at least 32 characters');
     return given;
+  }
+  if (shared && role !== 'all') {
+    throw new ConfigError(
+      `JWT_SECRET must be set when ROLE=${role} and DATABASE_URL is set: every instance on the database must verify the same tokens, and a generated secret is one instance's own`,
+    );
   }
   const file = join(dataDir, 'jwt-secret');
   if (existsSync(file)) {
@@ -172,13 +192,19 @@ export function loadConfig(env: Env = process.env): Config {
     const raw = env[name];
     return raw === undefined || raw.trim() === '' ? fallback : parse(name, raw);
   };
+  const role = opt('ROLE', (n, r) => parseEnum(n, r, ROLES), 'all');
+  const databaseUrl = opt('DATABASE_URL', (n, r) => parseUrl(n, r.trim(), ['postgres:', 'postgresql:']), null);
+  if (role !== 'all' && databaseUrl === null) {
+    throw new ConfigError(`ROLE=${role} needs DATABASE_URL: the embedded database serves one process, so no other instance could share it`);
+  }
   const routes = opt('GENERATION_ROUTES', (n, r) => parseRoutes(n, r, Object.keys(PROVIDERS)), parseRoutes('GENERATION_ROUTES', '', ['local']));
   return {
+    role,
     port: opt('PORT', (n, r) => parseInteger(n, r, 0, 65535), 3000),
     host: opt('HOST', (_n, r) => r.trim(), '0.0.0.0'),
     dataDir,
-    databaseUrl: opt('DATABASE_URL', (n, r) => parseUrl(n, r.trim(), ['postgres:', 'postgresql:']), null),
-    jwtSecret: loadJwtSecret(env, dataDir),
+    databaseUrl,
+    jwtSecret: loadJwtSecret(env, dataDir, role, databaseUrl !== null),
     jwtTtl: opt('JWT_TTL', parseDuration, 7 * 86400),
     smtpUrl: opt('SMTP_URL', (n, r) => parseUrl(n, r.trim(), ['smtp:', 'smtps:']), null),
     mailFrom: opt('MAIL_FROM', (_n, r) => r.trim(), 'AIGC <no-reply@localhost>'),
@@ -207,5 +233,7 @@ export function loadConfig(env: Env = process.env): Config {
     providerMaxOutputBytes: opt('PROVIDER_MAX_OUTPUT', parseSize, 512 * 1024 * 1024),
     providerDownloadTimeoutMs: opt('PROVIDER_DOWNLOAD_TIMEOUT', parseDuration, 120) * 1000,
     taskPollMs: opt('TASK_POLL', parseDuration, 5) * 1000,
+    retentionDays: opt('RETENTION_DAYS', (n, r) => parseInteger(n, r, 0, 36_500), 30),
+    retentionIntervalMs: opt('RETENTION_INTERVAL', parseDuration, 3600) * 1000,
   };
 }

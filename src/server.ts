@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { createApp } from './app';
+import { createApp, createWorkerApp } from './app';
 import { systemClock } from './clock';
 import type { Config } from './config';
 import { embeddedPgSeed, openDatabase } from './db/client';
@@ -8,13 +8,20 @@ import { migrations } from './db/migrations.gen';
 import { createTokens } from './http/tokens';
 import type { Logger } from './logger';
 import { createMailer } from './mail/mailer';
-import { runnerFromConfig } from './generation';
+import { runnerFromConfig, type Runner } from './generation';
 import { createLocalStorage } from './storage/local';
 import { checkDataDirSpace, isNoSpace, spaceNeeded, StartupError } from './ops/disk';
 import { startHousekeeping } from './ops/housekeeping';
+import { startRetention } from './ops/retention';
 import { createDbProbe, startWatchdog } from './ops/watchdog';
 
-/** Start-up: database + migrations → app → listen. Returns a stop function that drains and closes. */
+/** The runner of a ROLE=api instance: it never claims a task. */
+const noRunner: Runner = { start: async () => {}, wake: () => {}, stop: async () => {}, running: 0 };
+
+/**
+ * Start-up: database + migrations → app → listen. Returns a stop function that drains and closes. ROLE=api
+ * starts no runner; ROLE=worker serves only /healthz and /readyz.
+ */
 export async function startServer(config: Config, log: Logger) {
   const started = performance.now();
   const embedded = !config.databaseUrl;
@@ -42,9 +49,13 @@ export async function startServer(config: Config, log: Logger) {
   const clock = systemClock;
   const tokens = createTokens(config.jwtSecret, config.jwtTtl, clock);
   const storage = createLocalStorage(join(config.dataDir, 'files'));
-  const pool = runnerFromConfig(config, { database, storage, clock, log });
+  // ROLE=api never generates: its tasks are claimed by the workers, woken by the NOTIFY that creating a task sends
+  const pool: Runner = config.role === 'api' ? noRunner : runnerFromConfig(config, { database, storage, clock, log });
   const dbProbe = createDbProbe(database, log, config.dbStallMs);
-  const app = createApp({ config, database, tokens, mailer, clock, log, storage, wake: pool.wake, dbProbe });
+  const app =
+    config.role === 'worker'
+      ? createWorkerApp({ config, database, log, dbProbe })
+      : createApp({ config, database, tokens, mailer, clock, log, storage, wake: pool.wake, dbProbe });
   // Start-up garbage (the embedded database's seed and wasm set-up, migrations) would otherwise stay resident for
   // many seconds: one full collection (about 45 ms) before listening brings idle memory down at once (270 -> 185 MB).
   Bun.gc(true);
@@ -57,7 +68,7 @@ export async function startServer(config: Config, log: Logger) {
   // Elysia's handlers read the client address through `server`; hand it over
   (app as unknown as { server: typeof server }).server = server;
   log.info(
-    `listening on http://${config.host}:${server.port} (database: ${database.kind}, mail: ${mailer.kind}, workers: ${config.workers}) ` +
+    `listening on http://${config.host}:${server.port} (role: ${config.role}, database: ${database.kind}, mail: ${mailer.kind}, workers: ${config.role === 'api' ? 0 : config.workers}) ` +
       `ready in ${Math.round(performance.now() - started)} ms`,
   );
   // The workers start once the server answers, so that their start-up (the engine's code and wasm) does not compete
@@ -72,12 +83,17 @@ export async function startServer(config: Config, log: Logger) {
     intervalMs: config.housekeepingMs,
     loginWindowMs: config.loginThrottle.windowMs,
   });
+  const stopRetention = startRetention(database, storage, clock, log, {
+    days: config.retentionDays,
+    intervalMs: config.retentionIntervalMs,
+  });
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       log.info('stopping: no new connections, finishing in-flight requests');
       clearInterval(probeTimer);
       stopHousekeeping();
+      stopRetention();
       await server.stop(false);
       await pool.stop();
       mailer.close();

@@ -21,6 +21,12 @@ export interface Database {
   ping(): Promise<void>;
   /** LISTEN on a channel (NOTIFY from any instance, `pg_notify`); resolves once listening; returns the unlisten */
   listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
+  /**
+   * Runs `fn` while holding the session-level advisory lock `key` (one instance at a time, across all instances
+   * on the database), or returns null at once when another session holds it. `fn`'s own statements run as usual
+   * (short, auto-committed): the lock lives on a connection of its own, not in a long transaction.
+   */
+  withLock<T>(key: number, fn: () => Promise<T>): Promise<T | null>;
   close(): Promise<void>;
 }
 
@@ -55,6 +61,20 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
         const req = await client.listen(channel, onNotify);
         return () => req.unlisten();
       },
+      withLock: async (key, fn) => {
+        const conn = await client.reserve();
+        try {
+          const [row] = await conn`select pg_try_advisory_lock(${key}) as ok`;
+          if (!row.ok) return null;
+          try {
+            return await fn();
+          } finally {
+            await conn`select pg_advisory_unlock(${key})`;
+          }
+        } finally {
+          conn.release();
+        }
+      },
       close: () => client.end({ timeout: 5 }),
     };
   }
@@ -79,6 +99,16 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     listen: async (channel, onNotify) => {
       const unlisten = await pg.listen(channel, onNotify);
       return () => unlisten();
+    },
+    // PGlite is one session: the lock is held by it while fn's statements run between the lock and the unlock
+    withLock: async (key, fn) => {
+      const [row] = (await pg.query<{ ok: boolean }>('select pg_try_advisory_lock($1) as ok', [key])).rows;
+      if (!row.ok) return null;
+      try {
+        return await fn();
+      } finally {
+        await pg.query('select pg_advisory_unlock($1)', [key]);
+      }
     },
     close: () => pg.close(),
   };

@@ -1,38 +1,25 @@
+// STORAGE=disk: files under one root directory (DATA_DIR/files).
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
-import type { BunFile } from 'bun';
+import { checkKey, type Storage, StorageFullError, StorageNotFoundError, type StoredObject } from './types';
 
-/** Files by key (e.g. `uploads/ref_x.png`), on local disk under one root. */
-export interface Storage {
-  /** writes under a temporary name, then renames: a crash never leaves half a file under a real key */
-  put(key: string, bytes: Uint8Array): Promise<void>;
-  /** the file, or null when it does not exist */
-  get(key: string): Promise<BunFile | null>;
-  read(key: string): Promise<Uint8Array>;
-  delete(key: string): Promise<void>;
-}
-
-/** The disk (or quota) is full: nothing was written under the key. */
-export class StorageFullError extends Error {
-  constructor(cause: unknown) {
-    super('no space left on the storage device', { cause });
-  }
-}
+// The contract's names, for the modules that import them from here
+export { StorageFullError, type Storage, type StoredObject } from './types';
 
 const isFull = (e: unknown) => ['ENOSPC', 'EDQUOT'].includes((e as { code?: string })?.code ?? '');
-
-const KEY = /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*\.[a-z0-9]+$/;
+const isMissing = (e: unknown) => ['ENOENT', 'ENOTDIR'].includes((e as { code?: string })?.code ?? '');
 
 export function createLocalStorage(rootDir: string): Storage {
   const root = resolve(rootDir);
   const pathOf = (key: string) => {
-    if (!KEY.test(key)) throw new Error(`invalid storage key: ${key}`);
-    const p = resolve(root, key);
+    const p = resolve(root, checkKey(key));
     if (!p.startsWith(root + sep)) throw new Error(`invalid storage key: ${key}`);
     return p;
   };
   let seq = 0;
   return {
+    kind: 'disk',
+    /** writes under a temporary name in the same directory, then renames: the key never names half a file */
     async put(key, bytes) {
       const path = pathOf(key);
       try {
@@ -51,18 +38,50 @@ export function createLocalStorage(rootDir: string): Storage {
     },
     async get(key) {
       const path = pathOf(key);
+      let size: number;
       try {
-        if (!(await stat(path)).isFile()) return null;
-      } catch {
-        return null;
+        const s = await stat(path);
+        if (!s.isFile()) return null;
+        size = s.size;
+      } catch (e) {
+        if (isMissing(e)) return null;
+        throw e;
       }
-      return Bun.file(path);
+      const part = (range?: { start: number; end: number }) => (range ? Bun.file(path).slice(range.start, range.end + 1) : Bun.file(path));
+      const object: StoredObject = {
+        local: true,
+        size: async () => size,
+        stream: (range) => part(range).stream(),
+        async bytes(range) {
+          try {
+            return await part(range).bytes();
+          } catch (e) {
+            if (isMissing(e)) throw new StorageNotFoundError(key);
+            throw e;
+          }
+        },
+        redirectUrl: () => null,
+      };
+      return object;
     },
     async read(key) {
-      return new Uint8Array(await Bun.file(pathOf(key)).arrayBuffer());
+      try {
+        return await Bun.file(pathOf(key)).bytes();
+      } catch (e) {
+        if (isMissing(e)) throw new StorageNotFoundError(key);
+        throw e;
+      }
     },
     async delete(key) {
       await rm(pathOf(key), { force: true });
+    },
+    async exists(key) {
+      try {
+        return (await stat(pathOf(key))).isFile();
+      } catch (e) {
+        if (isMissing(e)) return false;
+        throw e;
+      }
     },
   };
 }

@@ -37,7 +37,7 @@ export const uploadsModule = (d: svc.UploadDeps & { tokens: Tokens; db: Db }) =>
               file_id: t.String({ description: '文件 ID，用于生成任务的 image/images', examples: ['ref_0123456789abcdef0123'] }),
               file_url: t.String({ description: '文件 URL（需 token，仅上传者可读）', examples: ['/uploads/ref_0123456789abcdef0123.png'] }),
             }),
-            '200 上传成功; 400 参数不合规 (空文件、格式不支持、Content-Type 与内容不符、损坏、过大、像素过多); 500',
+            '200 上传成功; 400 参数不合规 (空文件、格式不支持、Content-Type 与内容不符、损坏、过大、像素过多); 500; HTTP 503 存储服务不可用; HTTP 507 磁盘已满',
           ),
         },
         detail: {
@@ -68,15 +68,18 @@ export const uploadsModule = (d: svc.UploadDeps & { tokens: Tokens; db: Db }) =>
     .get(
       '/uploads/:name',
       async ({ params, user, request }) => {
-        const { file, mime } = await svc.findOwnUpload(d, user.id, params.name);
-        return serveFile(file, mime, request.headers.get('range'));
+        const { object, mime } = await svc.findOwnUpload(d, user.id, params.name);
+        return serveFile(object, mime, request.headers.get('range'));
       },
       {
         auth: true,
         params: t.Object({ name: t.String() }),
         detail: {
           summary: '读取上传的图片 / read an uploaded image (file_url)',
-          description: '仅上传者可读；其他情况 HTTP 404。Only the uploader may read it; anything else is HTTP 404.',
+          description:
+            '仅上传者可读；其他情况 HTTP 404。支持 Range（HTTP 206）。对象存储且 S3_REDIRECT=1 时，上传者得到 HTTP 302，Location 为 5 分钟内' +
+            '有效的预签名地址。\n\nOnly the uploader may read it; anything else is HTTP 404. Content-Length and Range (206) as ' +
+            'for results. With STORAGE=s3 and S3_REDIRECT=1 the uploader gets HTTP 302 to a presigned URL valid for 5 minutes.',
           security: bearer,
         },
       },

@@ -4,9 +4,9 @@ import type { Clock } from '../../clock';
 import type { Db } from '../../db/client';
 import { files } from '../../db/schema';
 import { AppError, badRequest } from '../../http/envelope';
-import { notFound } from '../../http/files';
+import { notFound, openObject } from '../../http/files';
 import { decodeImage, type ImageKind, probeImageSize, sniffImage } from '../../media';
-import { type Storage, StorageFullError } from '../../storage/local';
+import { type Storage, StorageFullError, StorageUnavailableError } from '../../storage';
 
 export interface UploadDeps {
   db: Db;
@@ -84,9 +84,10 @@ export async function saveUpload(d: UploadDeps, userId: number, bytes: Uint8Arra
   const id = `ref_${randomBytes(10).toString('hex')}`;
   const key = `uploads/${id}.${EXT[kind]}`;
   try {
-    await d.storage.put(key, bytes);
+    await d.storage.put(key, bytes, { type: MIME[kind] });
   } catch (e) {
     if (e instanceof StorageFullError) throw new AppError(507, '服务器存储空间不足，图片未保存，请稍后再试', 507);
+    if (e instanceof StorageUnavailableError) throw new AppError(503, '存储服务暂时不可用，图片未保存，请稍后再试', 503);
     throw e;
   }
   try {
@@ -102,7 +103,7 @@ export async function saveUpload(d: UploadDeps, userId: number, bytes: Uint8Arra
     }).returning({ id: files.id });
     if (stored.length !== 1) throw new Error(`upload ${id} was not stored`);
   } catch (e) {
-    await d.storage.delete(key);
+    await d.storage.delete(key).catch(() => {}); // the row's failure is the error to report
     throw e;
   }
   return { file_id: id, file_url: `/${key}` };
@@ -117,7 +118,6 @@ export async function findOwnUpload(d: Pick<UploadDeps, 'db' | 'storage'>, userI
     .from(files)
     .where(and(eq(files.id, m[1]), eq(files.userId, userId)));
   if (!row || row.key !== `uploads/${name}`) throw notFound();
-  const file = await d.storage.get(row.key);
-  if (!file) throw notFound();
-  return { file, mime: row.mime };
+  const object = await openObject(d.storage, row.key);
+  return { object, mime: row.mime };
 }

@@ -6,6 +6,7 @@ import m2 from '../../drizzle/0002_favorites_tree_lock.sql' with { type: 'text' 
 import m3 from '../../drizzle/0003_sessions_and_login_throttle.sql' with { type: 'text' };
 import m4 from '../../drizzle/0004_providers.sql' with { type: 'text' };
 import m5 from '../../drizzle/0005_retention.sql' with { type: 'text' };
+import m6 from '../../drizzle/0006_rate_limits.sql' with { type: 'text' };
 
 export const migrations: EmbeddedMigration[] = [
   { tag: "0000_init", when: 1795543904017, sql: m0 },
@@ -14,4 +15,5 @@ export const migrations: EmbeddedMigration[] = [
   { tag: "0003_sessions_and_login_throttle", when: 1796176778139, sql: m3 },
   { tag: "0004_providers", when: 1796177546977, sql: m4 },
   { tag: "0005_retention", when: 1796180099828, sql: m5 },
+  { tag: "0006_rate_limits", when: 1796180161780, sql: m6 },
 ];

@@ -66,6 +66,21 @@ export const loginThrottle = pgTable(
   (t) => [index('login_throttle_window_idx').on(t.windowStart)],
 );
 
+/**
+ * Fixed-window request counters per key (e.g. `forgot-ip:<address>`), shared by every instance (issue 12): a
+ * key's window ends at `reset_at`; the first hit after it starts a new one. Rows past `reset_at` are deleted by
+ * housekeeping.
+ */
+export const rateLimits = pgTable(
+  'rate_limits',
+  {
+    key: text('key').primaryKey(),
+    hits: integer('hits').notNull(),
+    resetAt: ts('reset_at').notNull(),
+  },
+  (t) => [index('rate_limits_reset_idx').on(t.resetAt)],
+);
+
 /** One pending forgot-password code per user (a new request replaces it). */
 export const passwordResets = pgTable('password_resets', {
   userId: integer('user_id')

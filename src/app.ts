@@ -2,10 +2,10 @@ import { Elysia } from 'elysia';
 import type { Clock } from './clock';
 import type { Config } from './config';
 import type { Database } from './db/client';
-import { Plain } from './http/envelope';
 import { errorHandler } from './http/errors';
 import { requestGuard } from './http/guard';
 import { docs } from './http/openapi';
+import { opsRoutes } from './http/ops';
 import type { Tokens } from './http/tokens';
 import type { Logger } from './logger';
 import type { Mailer } from './mail/mailer';
@@ -15,6 +15,7 @@ import { favoritesModule } from './modules/favorites';
 import { sessionsModule } from './modules/sessions';
 import { createDbProbe, type DbProbe } from './ops/watchdog';
 import { generationModule } from './modules/generation';
+import { type EventsHub, eventsHubFor } from './modules/generation/events';
 import { uploadsModule } from './modules/uploads';
 import type { Storage } from './storage/local';
 import pkg from '../package.json' with { type: 'json' };
@@ -31,6 +32,8 @@ export interface AppDeps {
   wake(): void;
   /** the database readiness check; by default one with the configured stall limit */
   dbProbe?: DbProbe;
+  /** the live task events hub (one LISTEN); by default the one shared by every app on `database` */
+  events?: EventsHub;
 }
 
 /** Routes whose handlers read the raw body themselves (the guard only caps its size). */
@@ -50,34 +53,24 @@ export function createApp(deps: AppDeps) {
     .use(errorHandler(log))
     .use(requestGuard({ limitFor: (path) => bodyLimitFor(config, path), rawBodyPaths: RAW_BODY_PATHS }))
     .use(docs(pkg.version))
-    .get('/healthz', () => ({ code: 200, message: 'ok' }), {
-      response: { 200: Plain('200') },
-      detail: { summary: '进程存活 / liveness', tags: ['运维 / ops'] },
-    })
-    .get(
-      '/readyz',
-      async ({ status }) => {
-        const r = await dbProbe.check();
-        if (r.ok) return { code: 200, message: 'ok' };
-        return status(503, { code: 503, message: r.reason === 'stalled' ? '数据库无响应' : '数据库不可用' });
-      },
-      {
-        response: { 200: Plain('200'), 503: Plain('503') },
-        detail: {
-          summary: '就绪检查 / readiness (database reachable)',
-          description:
-            'HTTP 503 + code 503 when the database fails (数据库不可用) or has not answered a check for DB_STALL_TIMEOUT ' +
-            '(数据库无响应; answered at once while the stall lasts).',
-          tags: ['运维 / ops'],
-        },
-      },
-    )
+    .use(opsRoutes(dbProbe))
     .use(authModule({ db, tokens, mailer, clock, log, secret: config.jwtSecret, throttle: config.loginThrottle }, config))
     .use(accountModule({ db, tokens, clock }))
     .use(sessionsModule({ db, tokens, clock }))
     .use(favoritesModule({ db, tokens, batchMax: config.batchMax }))
     .use(uploadsModule({ db, tokens, storage, clock, maxBytes: config.uploadMaxBytes, maxPixels: config.uploadMaxPixels }))
-    .use(generationModule({ db, tokens, storage, clock, wake }));
+    .use(generationModule({ db, tokens, storage, clock, wake, events: deps.events ?? eventsHubFor(database, { log }) }));
 }
 
 export type App = ReturnType<typeof createApp>;
+
+/**
+ * The HTTP side of a `ROLE=worker` instance: `/healthz` and `/readyz` for its orchestrator, every other path
+ * HTTP 404 code 404 (no API, no Swagger, no files).
+ */
+export function createWorkerApp(deps: Pick<AppDeps, 'config' | 'database' | 'log' | 'dbProbe'>) {
+  const dbProbe = deps.dbProbe ?? createDbProbe(deps.database, deps.log, deps.config.dbStallMs);
+  return new Elysia()
+    .use(errorHandler(deps.log))
+    .use(opsRoutes(dbProbe));
+}

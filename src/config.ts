@@ -14,6 +14,24 @@ import { isTaskType, TASK_TYPES, type TaskType } from './tasks';
 export const WORKER_PRIORITIES = ['idle', 'low', 'normal'] as const;
 export type WorkerPriority = (typeof WORKER_PRIORITIES)[number];
 
+/** Where uploads and results are kept: `disk` (DATA_DIR/files) or one bucket of an S3-compatible store. */
+export type StorageConfig =
+  | { kind: 'disk' }
+  | {
+      kind: 's3';
+      bucket: string;
+      /** absent ⇒ AWS S3 of the region */
+      endpoint?: string;
+      region?: string;
+      accessKeyId: string;
+      secretAccessKey: string;
+      sessionToken?: string;
+      /** the bucket is in the endpoint's host name (OSS, COS) rather than in the path */
+      virtualHostedStyle: boolean;
+      /** answer owners' downloads with HTTP 302 to a short-lived presigned URL instead of streaming them */
+      redirect: boolean;
+    };
+
 /**
  * What one instance does (issue 12): `all` serves HTTP and generates (one machine); `api` serves HTTP and never
  * generates; `worker` generates and answers only /healthz and /readyz. Any number of each share one database.
@@ -75,6 +93,8 @@ export interface Config {
   providerDownloadTimeoutMs: number;
   /** the runners' safety-net poll for queued work (ms); LISTEN/NOTIFY wakes them at once otherwise */
   taskPollMs: number;
+  /** STORAGE and, for `s3`, the bucket and its credentials */
+  storage: StorageConfig;
   /** days after which files of deleted records and unused uploads are removed (0 = never), and how often to look */
   retentionDays: number;
   retentionIntervalMs: number;
@@ -181,6 +201,49 @@ function loadJwtSecret(env: Env, dataDir: string, role: Role, shared: boolean): 
   return secret;
 }
 
+/**
+ * STORAGE=disk|s3; for s3 Bun's standard variables S3_BUCKET, S3_ENDPOINT, S3_REGION, S3_ACCESS_KEY_ID,
+ * S3_SECRET_ACCESS_KEY, S3_SESSION_TOKEN, each falling back to its AWS_* name.
+ */
+function loadStorage(env: Env): StorageConfig {
+  const raw = env.STORAGE;
+  const kind = raw === undefined || raw.trim() === '' ? 'disk' : parseEnum('STORAGE', raw, ['disk', 's3'] as const);
+  if (kind === 'disk') return { kind };
+  const pick = (name: string, fallback: string) => {
+    for (const n of [name, fallback]) {
+      const v = env[n]?.trim();
+      if (v) return { name: n, value: v };
+    }
+    return undefined;
+  };
+  const need = (name: string, fallback: string) => {
+    const found = pick(name, fallback);
+    if (!found) throw new ConfigError(`STORAGE=s3 needs ${name} (or ${fallback})`);
+    return found;
+  };
+  const bucket = need('S3_BUCKET', 'AWS_BUCKET');
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{1,253}[A-Za-z0-9]$/.test(bucket.value)) {
+    throw new ConfigError(`${bucket.name}=${bucket.value} is not a bucket name (3-255 letters, digits, '.', '-', '_')`);
+  }
+  const endpoint = pick('S3_ENDPOINT', 'AWS_ENDPOINT');
+  const region = pick('S3_REGION', 'AWS_REGION');
+  if (region && !/^[A-Za-z0-9-]{1,64}$/.test(region.value)) throw new ConfigError(`${region.name}=${region.value} is not a region name`);
+  const sessionToken = pick('S3_SESSION_TOKEN', 'AWS_SESSION_TOKEN');
+  const flag = (name: string) => (env[name] === undefined || env[name]!.trim() === '' ? false : parseBool(name, env[name]!));
+  const config: StorageConfig = {
+    kind,
+    bucket: bucket.value,
+    accessKeyId: need('S3_ACCESS_KEY_ID', 'AWS_ACCESS_KEY_ID').value,
+    secretAccessKey: need('S3_SECRET_ACCESS_KEY', 'AWS_SECRET_ACCESS_KEY').value,
+    virtualHostedStyle: flag('S3_VIRTUAL_HOSTED_STYLE'),
+    redirect: flag('S3_REDIRECT'),
+  };
+  if (endpoint) config.endpoint = parseUrl(endpoint.name, endpoint.value, ['http:', 'https:']);
+  if (region) config.region = region.value;
+  if (sessionToken) config.sessionToken = sessionToken.value;
+  return config;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const dataDir = resolve(env.DATA_DIR?.trim() || './data');
   try {
@@ -233,6 +296,7 @@ export function loadConfig(env: Env = process.env): Config {
     providerMaxOutputBytes: opt('PROVIDER_MAX_OUTPUT', parseSize, 512 * 1024 * 1024),
     providerDownloadTimeoutMs: opt('PROVIDER_DOWNLOAD_TIMEOUT', parseDuration, 120) * 1000,
     taskPollMs: opt('TASK_POLL', parseDuration, 5) * 1000,
+    storage: loadStorage(env),
     retentionDays: opt('RETENTION_DAYS', (n, r) => parseInteger(n, r, 0, 36_500), 30),
     retentionIntervalMs: opt('RETENTION_INTERVAL', parseDuration, 3600) * 1000,
   };

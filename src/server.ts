@@ -9,7 +9,8 @@ import { createTokens } from './http/tokens';
 import type { Logger } from './logger';
 import { createMailer } from './mail/mailer';
 import { runnerFromConfig, type Runner } from './generation';
-import { createLocalStorage } from './storage/local';
+import { createStorage } from './storage';
+import { eventsHubFor } from './modules/generation/events';
 import { checkDataDirSpace, isNoSpace, spaceNeeded, StartupError } from './ops/disk';
 import { startHousekeeping } from './ops/housekeeping';
 import { startRetention } from './ops/retention';
@@ -48,7 +49,7 @@ export async function startServer(config: Config, log: Logger) {
   });
   const clock = systemClock;
   const tokens = createTokens(config.jwtSecret, config.jwtTtl, clock);
-  const storage = createLocalStorage(join(config.dataDir, 'files'));
+  const storage = createStorage(config.storage, config.dataDir);
   // ROLE=api never generates: its tasks are claimed by the workers, woken by the NOTIFY that creating a task sends
   const pool: Runner = config.role === 'api' ? noRunner : runnerFromConfig(config, { database, storage, clock, log });
   const dbProbe = createDbProbe(database, log, config.dbStallMs);
@@ -68,7 +69,7 @@ export async function startServer(config: Config, log: Logger) {
   // Elysia's handlers read the client address through `server`; hand it over
   (app as unknown as { server: typeof server }).server = server;
   log.info(
-    `listening on http://${config.host}:${server.port} (role: ${config.role}, database: ${database.kind}, mail: ${mailer.kind}, workers: ${config.role === 'api' ? 0 : config.workers}) ` +
+    `listening on http://${config.host}:${server.port} (role: ${config.role}, database: ${database.kind}, storage: ${storage.kind}, mail: ${mailer.kind}, workers: ${config.role === 'api' ? 0 : config.workers}) ` +
       `ready in ${Math.round(performance.now() - started)} ms`,
   );
   // The workers start once the server answers, so that their start-up (the engine's code and wasm) does not compete
@@ -94,6 +95,7 @@ export async function startServer(config: Config, log: Logger) {
       clearInterval(probeTimer);
       stopHousekeeping();
       stopRetention();
+      await eventsHubFor(database).close(); // open event streams end, so that the requests below can finish
       await server.stop(false);
       await pool.stop();
       mailer.close();

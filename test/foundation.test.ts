@@ -95,6 +95,7 @@ describe('swagger', () => {
       'get /api/v1/generation/{taskId}', 'get /generated_outputs/{name}', 'get /uploads/{name}',
       'get /healthz', 'get /readyz', 'post /api/v1/auth/logout', 'get /api/v1/user/sessions', 'delete /api/v1/user/sessions/{id}',
       'get /api/v1/generated_outputs/{name}', 'post /api/v1/generation/{taskId}/cancel',
+      'get /api/v1/generation/{taskId}/events',
     ];
     const documented = Object.entries(spec.paths).flatMap(([path, ops]) => Object.keys(ops as object).map((m) => `${m} ${path}`));
     expect(documented.sort()).toEqual([...expected].sort());
@@ -119,6 +120,7 @@ describe('swagger', () => {
       }
     }
     expect(spec.paths['/api/v1/auth/register'].post.requestBody.content['application/json'].schema.properties.account.maxLength).toBe(32);
+    expect(Object.keys(spec.paths['/api/v1/generation/{taskId}/events'].get.responses['200'].content)).toEqual(['text/event-stream', 'application/json']);
   });
 });
 

@@ -38,6 +38,23 @@ const MIN_CASES = 20;
 
 const ALLOWED_STATUS = new Set([200, 206, 401, 404, 413, 416, 429]);
 const FILE_ROUTE = /^(\/api\/v1)?\/(generated_outputs|uploads)\//;
+const EVENTS_ROUTE = /^\/api\/v1\/generation\/\{taskId\}\/events$/;
+
+/** An event stream (a running task's stays open): its first event, then the stream is let go. */
+async function firstEvent(res: Response): Promise<string> {
+  const reader = res.body!.getReader();
+  let text = '';
+  try {
+    while (!text.includes('\n\n')) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+  } finally {
+    await reader.cancel();
+  }
+  return text.slice(0, text.indexOf('\n\n') + 2);
+}
 
 // ---------------------------------------------------------------------------------------------------------------
 // The operations, from the OpenAPI document
@@ -775,7 +792,8 @@ async function runCase(op: Operation, c: Case, stats: RouteStats): Promise<void>
   knownFingerprint = null;
   const res = await within(CASE_TIMEOUT_MS, 'the request', app.handle(built.request));
   const type = res.headers.get('content-type') ?? '';
-  const text = await within(CASE_TIMEOUT_MS, 'the response body', res.text());
+  const stream = type.startsWith('text/event-stream');
+  const text = await within(CASE_TIMEOUT_MS, 'the response body', stream ? firstEvent(res) : res.text());
   stats.count(res.status);
 
   expect(res.status, 'never HTTP 500').not.toBe(500);
@@ -794,6 +812,11 @@ async function runCase(op: Operation, c: Case, stats: RouteStats): Promise<void>
     expect(code, 'never code 422').not.toBe(422);
     if (ENVELOPE_STATUS[res.status]) expect(code, `code for HTTP ${res.status}`).toBe(ENVELOPE_STATUS[res.status]);
     stats.codes[code!] = (stats.codes[code!] ?? 0) + 1;
+  } else if (stream) {
+    // the live events of one's own task: the first event is the poll's data
+    expect(EVENTS_ROUTE.test(op.path) && res.status === 200, `event stream from ${op.path}`).toBe(true);
+    expect(text, 'the first event').toMatch(/^data: \{"task_id":"task_[0-9a-f]{20}".*\}\n\n$/);
+    code = 200;
   } else {
     // only file downloads answer with something other than the JSON envelope
     expect(FILE_ROUTE.test(op.path) && [200, 206, 416].includes(res.status), `non-JSON HTTP ${res.status} (${type})`).toBe(true);

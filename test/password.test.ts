@@ -2,7 +2,8 @@ import { afterEach, describe, expect, test, setDefaultTimeout } from 'bun:test';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
+import { rowsOf } from '../src/db/client';
 import { passwordResets, users } from '../src/db/schema';
 import { createMailer, type Mailer } from '../src/mail/mailer';
 import { silentLogger } from '../src/logger';
@@ -164,6 +165,32 @@ describe('forgot + reset password through a real SMTP server', () => {
       body: { email: `${uniq('scan')}@example.com` },
     });
     expect(other.status).toBe(200);
+  });
+
+  test('the per-IP forgot-password limit is counted in the database: another instance continues it, a new window starts after a minute', async () => {
+    const env = await testEnv();
+    const config = { ...env.config, trustProxy: true, forgotPerIpPerMinute: 3 };
+    const [a, b] = [env.makeApp({ config }), env.makeApp({ config })];
+    const ip = { 'x-forwarded-for': '203.0.113.79' };
+    const ask = (app: typeof a) =>
+      call('POST', '/api/v1/auth/forgot-password', { app, headers: ip, body: { email: `${uniq('scan')}@example.com` } });
+    const codes = [(await ask(a)).status, (await ask(b)).status, (await ask(a)).status];
+    const refused = await ask(b);
+    expect([...codes, refused.status]).toEqual([200, 200, 200, 429]);
+    expect(refused.body.code).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeWithin(1, 61);
+    const [row] = rowsOf<{ hits: number }>(await env.database.db.execute(sql`select hits from rate_limits where key = 'forgot-ip:203.0.113.79'`));
+    expect(row.hits).toBe(4);
+    const { housekeep } = await import('../src/ops/housekeeping');
+    try {
+      env.clock.advance(61_000);
+      expect((await ask(b)).status).toBe(200); // a new window
+      env.clock.advance(61_000);
+      expect((await housekeep(env.database.db, env.clock, env.config.loginThrottle.windowMs)).counters).toBeGreaterThan(0);
+      expect(rowsOf(await env.database.db.execute(sql`select 1 from rate_limits where key = 'forgot-ip:203.0.113.79'`))).toEqual([]);
+    } finally {
+      env.clock.reset();
+    }
   });
 
   test('mail failure is code 500 and keeps nothing: no code stored, no rate-limit slot used', async () => {

@@ -10,7 +10,7 @@ import { files, tasks } from '../db/schema';
 import type { Logger } from '../logger';
 import { sniffMedia } from '../media';
 import * as queue from '../queue';
-import { type Storage, StorageFullError } from '../storage/local';
+import { type Storage, StorageFullError, StorageNotFoundError, StorageUnavailableError } from '../storage';
 import { isVideoType, TASK_TYPES, type TaskType } from '../tasks';
 import { type GenerationProvider, type ProviderContext, ProviderRefusal, ProviderUnavailable } from '../providers/types';
 
@@ -64,6 +64,7 @@ export const MSG_UNAVAILABLE = '生成服务暂时不可用，请稍后重试';
 export const MSG_FAILED = '生成失败，请稍后重试';
 export const MSG_BAD_OUTPUT = '生成结果格式不正确';
 export const MSG_DISK_FULL = '服务器存储空间不足，结果未能保存 / no space left on the server';
+export const MSG_STORAGE_UNAVAILABLE = '存储服务暂时不可用，结果未能保存，请稍后重试 / object storage unavailable';
 
 export function createRunner(o: RunnerOptions): Runner {
   const byName = new Map(o.providers.map((p) => [p.name, p]));
@@ -134,7 +135,14 @@ export function createRunner(o: RunnerOptions): Runner {
       ids.map(async (id) => {
         const f = byId.get(id);
         if (!f) throw new ProviderRefusal('参考图片不存在', `reference ${id} is gone`);
-        return { bytes: await o.storage.read(f.key), mime: f.mime, name: f.key.split('/').pop()! };
+        let bytes: Uint8Array;
+        try {
+          bytes = await o.storage.read(f.key);
+        } catch (e) {
+          if (e instanceof StorageNotFoundError) throw new ProviderRefusal('参考图片不存在', `reference ${id}: ${e.message}`);
+          throw e;
+        }
+        return { bytes, mime: f.mime, name: f.key.split('/').pop()! };
       }),
     );
   }
@@ -146,7 +154,7 @@ export function createRunner(o: RunnerOptions): Runner {
     const want = isVideoType(task.type) ? 'video' : 'image';
     if (!kind || kind.kind !== want) throw new ProviderRefusal(MSG_BAD_OUTPUT, `output is ${kind?.mime ?? 'not a known media type'}, ${want} expected`);
     const where = o.resultLocation(task.id, kind.ext);
-    await o.storage.put(where.key, bytes);
+    await o.storage.put(where.key, bytes, { type: kind.mime });
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const claim = { id: task.id, attempt: task.attempt };
     const done = await queue.complete(o.db, claim, { ...where, mime: kind.mime, sha256, size: bytes.byteLength }, o.clock.now());
@@ -245,6 +253,9 @@ export function createRunner(o: RunnerOptions): Runner {
       } else if (e instanceof StorageFullError) {
         message = MSG_DISK_FULL;
         o.log.error(`task ${task.id}: no space left to store its result`);
+      } else if (e instanceof StorageUnavailableError) {
+        message = MSG_STORAGE_UNAVAILABLE;
+        o.log.error(`task ${task.id}: ${e.message}`);
       } else if (entry.provider.name === 'local') {
         message = shortError((e as Error)?.message ?? String(e)); // the engine's own messages are meant for users
         o.log.warn(`task ${task.id} failed: ${message}`);

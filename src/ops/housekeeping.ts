@@ -1,14 +1,15 @@
 import type { Clock } from '../clock';
 import type { Db } from '../db/client';
 import type { Logger } from '../logger';
+import { purgeRateLimits } from '../http/rate-limit';
 import { purgeLoginThrottle } from '../modules/auth/throttle';
 import { purgeExpiredSessions } from '../modules/sessions/service';
 
-/** One pass: expired sessions and stale login counters are deleted, so neither table grows without bound. */
+/** One pass: expired sessions, stale login counters and ended rate-limit windows are deleted, so no table grows without bound. */
 export async function housekeep(db: Db, clock: Clock, loginWindowMs: number) {
   const now = clock.now();
   const sessions = await purgeExpiredSessions(db, now);
-  const counters = await purgeLoginThrottle(db, now, loginWindowMs);
+  const counters = (await purgeLoginThrottle(db, now, loginWindowMs)) + (await purgeRateLimits(db, now));
   return { sessions, counters };
 }
 
@@ -17,7 +18,7 @@ export function startHousekeeping(db: Db, clock: Clock, log: Logger, o: { interv
   const run = () =>
     housekeep(db, clock, o.loginWindowMs).then(
       ({ sessions, counters }) => {
-        if (sessions || counters) log.info(`housekeeping: ${sessions} expired session(s), ${counters} login counter(s) deleted`);
+        if (sessions || counters) log.info(`housekeeping: ${sessions} expired session(s), ${counters} login/rate-limit counter(s) deleted`);
       },
       (e) => log.error('housekeeping failed', e),
     );

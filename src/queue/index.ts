@@ -9,9 +9,20 @@ import type { Db } from '../db/client';
 import { tasks } from '../db/schema';
 import type { TaskType } from '../tasks';
 
-/** The NOTIFY channels: new work (every instance looks), and a cancel (payload: the task id). */
+/**
+ * The NOTIFY channels: new work (every instance looks), a cancel (payload: the task id), and a change of a task's
+ * state that its live event streams show (payload: the task id; see src/modules/generation/events.ts).
+ */
 export const CHANNEL_WORK = 'aigc_tasks';
 export const CHANNEL_CANCEL = 'aigc_cancel';
+export const CHANNEL_EVENTS = 'aigc_task_events';
+
+/**
+ * Put in the RETURNING list of an UPDATE of tasks: one notification per row the statement changed, sent by the
+ * statement itself (no extra round trip) and delivered when it commits, so a listener never hears of a change
+ * that did not happen.
+ */
+const announce = { announced: sql<string>`pg_notify(${CHANNEL_EVENTS}, ${tasks.id})` };
 
 export interface ClaimedTask {
   id: string;
@@ -94,7 +105,7 @@ export async function reportProgress(db: Db, o: Owned, p: { progress?: number | 
   if (p.progress !== undefined) set.progress = p.progress === null ? null : Math.max(0, Math.min(100, Math.round(p.progress)));
   if (p.queuePosition !== undefined) set.queuePosition = p.queuePosition === null ? null : Math.max(0, Math.round(p.queuePosition));
   if (Object.keys(set).length === 0) return;
-  await db.update(tasks).set(set).where(owned(o));
+  await db.update(tasks).set(set).where(owned(o)).returning(announce);
 }
 
 export interface Result {
@@ -123,7 +134,7 @@ export async function complete(db: Db, o: Owned, r: Result, now: Date): Promise<
       queuePosition: null,
     })
     .where(owned(o))
-    .returning({ id: tasks.id });
+    .returning({ id: tasks.id, ...announce });
   return done.length === 1;
 }
 
@@ -133,7 +144,7 @@ export async function fail(db: Db, o: Owned, error: string, now: Date): Promise<
     .update(tasks)
     .set({ status: 'failed', error, completedAt: now, leaseUntil: null, queuePosition: null })
     .where(owned(o))
-    .returning({ id: tasks.id });
+    .returning({ id: tasks.id, ...announce });
   return done.length === 1;
 }
 
@@ -143,7 +154,8 @@ export async function requeue(db: Db, claims: Owned[]) {
     await db
       .update(tasks)
       .set({ leaseUntil: null, attempts: sql`greatest(${tasks.attempts} - 1, 0)` })
-      .where(owned(c));
+      .where(owned(c))
+      .returning(announce);
   }
 }
 
@@ -160,12 +172,12 @@ export async function sweep(db: Db, now: Date, maxAttempts: number): Promise<{ f
       queuePosition: null,
     })
     .where(and(expired, sql`${tasks.attempts} >= ${maxAttempts}`))
-    .returning({ id: tasks.id });
+    .returning({ id: tasks.id, ...announce });
   const requeued = await db
     .update(tasks)
     .set({ leaseUntil: null })
     .where(and(expired, sql`${tasks.attempts} < ${maxAttempts}`))
-    .returning({ id: tasks.id });
+    .returning({ id: tasks.id, ...announce });
   return { failed: failed.length, requeued: requeued.map((r) => r.id) };
 }
 
@@ -178,7 +190,7 @@ export async function cancel(db: Db, taskId: string, userId: number, now: Date) 
     .update(tasks)
     .set({ status: 'failed', error: '已取消', canceled: true, completedAt: now, leaseUntil: null, queuePosition: null })
     .where(and(eq(tasks.id, taskId), eq(tasks.userId, userId), eq(tasks.status, 'processing'), eq(tasks.hidden, false)))
-    .returning({ id: tasks.id, provider: tasks.provider, providerJob: tasks.providerJob, createdAt: tasks.createdAt });
+    .returning({ id: tasks.id, provider: tasks.provider, providerJob: tasks.providerJob, createdAt: tasks.createdAt, ...announce });
   return row ?? null;
 }
 

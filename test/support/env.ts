@@ -99,13 +99,15 @@ async function openTestDatabase(): Promise<Database> {
 export function testEnv(): Promise<TestEnv> {
   envPromise ??= (async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'aigc-test-'));
-    // Every in-process request comes from the same "unknown" client IP: its login throttle is set out of reach here,
-    // and the throttling tests build their own app with low limits.
+    // Every in-process request comes from the same "unknown" client IP: its login throttle and forgot-password limit
+    // (both counted in the database, so shared by every app built here) are set out of reach, and the throttling
+    // tests build their own app with low limits and their own X-Forwarded-For addresses.
     const config = loadConfig({
       DATA_DIR: dataDir,
       JWT_SECRET: 'test-secret-0123456789-0123456789-abcdef',
       WORKERS: '2',
       LOGIN_IP_MAX_FAILURES: '1000000',
+      FORGOT_PER_IP_PER_MINUTE: '100000',
     });
     const database = await openTestDatabase();
     await migrate(database.db, migrations);

@@ -9,7 +9,8 @@ import * as svc from './service';
 
 /** Endpoints 1–4: register, login, forgot-password, reset-password. */
 export const authModule = (d: svc.AuthDeps, config: Pick<Config, 'forgotPerIpPerMinute' | 'trustProxy'>) => {
-  const forgotLimiter = createRateLimiter(config.forgotPerIpPerMinute, 60_000, d.clock);
+  // per client IP, counted in the database so that the limit holds across instances
+  const forgotLimiter = createRateLimiter(d.db, 'forgot-ip', config.forgotPerIpPerMinute, 60_000, d.clock);
   return new Elysia({ prefix: '/api/v1/auth', tags: ['用户管理 / accounts'] })
     .use(authGuard(d.db, d.tokens))
     .post(
@@ -80,7 +81,7 @@ export const authModule = (d: svc.AuthDeps, config: Pick<Config, 'forgotPerIpPer
     .post(
       '/forgot-password',
       async ({ body, request, server }) => {
-        forgotLimiter.hit(clientIp(request, server, config.trustProxy));
+        await forgotLimiter.hit(clientIp(request, server, config.trustProxy));
         await svc.forgotPassword(d, body.email);
         return ok('邮件已发送');
       },

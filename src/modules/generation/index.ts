@@ -4,16 +4,17 @@ import { type AuthUser, authGuard, bearer } from '../../http/auth';
 import { badRequest, jsonResponse, ok } from '../../http/envelope';
 import { serveFile } from '../../http/files';
 import type { Tokens } from '../../http/tokens';
+import { type EventsHub, STREAM_HEADERS } from './events';
 import * as m from './model';
 import * as svc from './service';
 
 const FileName = t.Object({ name: t.String({ maxLength: 200 }) });
 
 /** Endpoints 11, 13, 14 (tasks and result files) and 7, 15 (history). */
-export const generationModule = (d: svc.GenerationDeps & { tokens: Tokens; db: Db }) => {
+export const generationModule = (d: svc.GenerationDeps & { tokens: Tokens; db: Db; events: EventsHub }) => {
   const download = async ({ params, user, request }: { params: { name: string }; user: AuthUser; request: Request }) => {
-    const { file, mime } = await svc.findOwnResult(d, user.id, params.name);
-    return serveFile(file, mime, request.headers.get('range'));
+    const { object, mime } = await svc.findOwnResult(d, user.id, params.name);
+    return serveFile(object, mime, request.headers.get('range'));
   };
   return new Elysia()
     .use(authGuard(d.db, d.tokens))
@@ -87,6 +88,60 @@ export const generationModule = (d: svc.GenerationDeps & { tokens: Tokens; db: D
         },
       },
     )
+    .get(
+      '/api/v1/generation/:taskId/events',
+      async ({ params, claims, request, server }) => {
+        const body = await d.events.open(d, claims, params.taskId, request.signal);
+        // a quiet stream is not idle: Bun.serve would close it after 10 s without a byte (the heartbeat is 15 s)
+        server?.timeout(request, 0);
+        return new Response(body, { headers: STREAM_HEADERS });
+      },
+      {
+        claims: true,
+        params: t.Object({ taskId: t.String({ maxLength: 100 }) }),
+        detail: {
+          tags: ['内容生成 / generation'],
+          summary: '任务实时事件（SSE）/ live task events (server-sent events)',
+          description:
+            '`text/event-stream`：连接后立即发送一条事件（任务当前状态），之后任务每次变化（status、`progress`、`queue_position`）' +
+            '发送一条；每条事件的 `data:` 行与轮询接口 `GET /api/v1/generation/{taskId}` 的 `data` 完全相同（JSON）。' +
+            '任务 completed 或 failed 的事件发出后服务器结束该流。每 15 秒发送一行注释 `: ping` 作为心跳，防止代理断开空闲连接。' +
+            '读取慢的客户端只会收到最新状态（中间的进度可能被合并），最终状态一定送达。会话结束（退出登录、修改密码）后，' +
+            '流最迟在下一次心跳时关闭。需要 Bearer token，浏览器的 EventSource 无法携带请求头，请用 fetch 读取流' +
+            '（示例见 docs/api-notes.md）。他人的或不存在的任务返回 JSON 信封 code 400（HTTP 200），不会打开流；' +
+            'token 缺失或无效返回 HTTP 401。\n\n' +
+            '`text/event-stream`: one event at once with the task\'s current state, then one per change (status, `progress`, ' +
+            '`queue_position`); each `data:` line is exactly the JSON `data` of the poll `GET /api/v1/generation/{taskId}`. ' +
+            'The server ends the stream after the `completed` or `failed` event. A comment line `: ping` every 15 s keeps ' +
+            'proxies from closing the connection. A client that reads slowly gets the latest state (intermediate progress ' +
+            'may be merged); the final state is always delivered. When the session ends (logout, password change) the stream ' +
+            'is closed at the next heartbeat at the latest. Needs the bearer token: the browser\'s EventSource cannot send ' +
+            'headers, so read the stream with fetch (example in docs/api-notes.md). Another user\'s or an unknown task is the ' +
+            'JSON envelope with code 400 (HTTP 200) and no stream; a missing or bad token is HTTP 401.',
+          security: bearer,
+          responses: {
+            200: {
+              description:
+                '事件流，或任务不存在时的 JSON 信封（code 400）/ the event stream, or the JSON envelope (code 400) for an unknown task',
+              content: {
+                'text/event-stream': {
+                  schema: {
+                    type: 'string',
+                    description: '`data: <与轮询 data 相同的 JSON / the poll\'s data as JSON>` 事件，以空行分隔；`: ping` 心跳注释',
+                  },
+                  example:
+                    'data: {"task_id":"task_0123456789abcdef0123","status":"processing","created_at":"2025-11-04T17:00:00Z","progress":40}\n\n' +
+                    ': ping\n\n' +
+                    'data: {"task_id":"task_0123456789abcdef0123","status":"completed","created_at":"2025-11-04T17:00:00Z","result_url":"/generated_outputs/task_0123456789abcdef0123.png","completed_at":"2025-11-04T17:00:09Z"}\n\n',
+                },
+                'application/json': { schema: m.TaskResponse as never },
+              },
+            },
+            401: { description: 'token 缺失、无效、过期或已撤销 / missing, bad, expired or revoked token' },
+          },
+        },
+      },
+    )
     .get('/generated_outputs/:name', download, {
       auth: true,
       params: FileName,
@@ -94,9 +149,12 @@ export const generationModule = (d: svc.GenerationDeps & { tokens: Tokens; db: D
         tags: ['内容生成 / generation'],
         summary: '获取生成结果 / download a result (result_url)',
         description:
-          '需要 token，仅任务所有者可读；支持 Range（HTTP 206）。他人的、已删除记录的或不存在的文件返回 HTTP 404。\n\n' +
+          '需要 token，仅任务所有者可读；支持 Range（HTTP 206）。他人的、已删除记录的或不存在的文件返回 HTTP 404。' +
+          '对象存储且 S3_REDIRECT=1 时，所有者得到 HTTP 302，Location 为 5 分钟内有效的预签名地址（客户端须跟随重定向）。\n\n' +
           'Bearer token required; owner only. Returns image/png or video/mp4 with Content-Length; `Range: bytes=a-b` ' +
-          'gives HTTP 206 (416 when unsatisfiable). Someone else\'s file, a hidden record\'s file or an unknown name: HTTP 404.',
+          'gives HTTP 206 (416 when unsatisfiable). Someone else\'s file, a hidden record\'s file or an unknown name: HTTP 404. ' +
+          'With STORAGE=s3 and S3_REDIRECT=1 the owner gets HTTP 302 to a presigned URL valid for 5 minutes instead ' +
+          '(the client must follow redirects).',
         security: bearer,
       },
     })

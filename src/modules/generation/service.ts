@@ -6,8 +6,8 @@ import { files, sessions, tasks } from '../../db/schema';
 import { type AuthUser, touchSession, userOf } from '../../http/auth';
 import type { TokenClaims } from '../../http/tokens';
 import { badRequest, isoUtc } from '../../http/envelope';
-import { notFound } from '../../http/files';
-import type { Storage } from '../../storage/local';
+import { notFound, openObject } from '../../http/files';
+import type { Storage } from '../../storage';
 import { removeFileNodesByUrl } from '../favorites/service';
 import { cancel as cancelQueued, notifyCancel, notifyWork } from '../../queue';
 import { FILE_ID, FILE_URL } from '../uploads/service';
@@ -126,20 +126,34 @@ const ownTask = async (d: GenerationDeps, userId: number, taskId: string) => {
 
 const pollQueries = new WeakMap<Db, ReturnType<typeof preparePoll>>();
 
+/** The columns a task's view is built from (the poll, and the live events of events.ts). */
+export const viewColumns = {
+  id: tasks.id,
+  status: tasks.status,
+  createdAt: tasks.createdAt,
+  resultUrl: tasks.resultUrl,
+  completedAt: tasks.completedAt,
+  error: tasks.error,
+  progress: tasks.progress,
+  queuePosition: tasks.queuePosition,
+  canceled: tasks.canceled,
+};
+export interface ViewRow {
+  id: string;
+  status: string;
+  createdAt: Date;
+  resultUrl: string | null;
+  completedAt: Date | null;
+  error: string | null;
+  progress: number | null;
+  queuePosition: number | null;
+  canceled: boolean;
+}
+
 /** The poll query, prepared once per database: the task, only if the token that asks is still valid. */
 function preparePoll(db: Db) {
   return db
-    .select({
-      id: tasks.id,
-      status: tasks.status,
-      createdAt: tasks.createdAt,
-      resultUrl: tasks.resultUrl,
-      completedAt: tasks.completedAt,
-      error: tasks.error,
-      progress: tasks.progress,
-      queuePosition: tasks.queuePosition,
-      canceled: tasks.canceled,
-    })
+    .select(viewColumns)
     .from(tasks)
     .innerJoin(sessions, eq(sessions.userId, tasks.userId))
     .where(
@@ -170,6 +184,11 @@ export async function getTask(d: GenerationDeps, claims: TokenClaims, taskId: st
     throw badRequest('任务不存在');
   }
   touchSession(d.db, claims.sessionId);
+  return taskView(task);
+}
+
+/** The poll's `message` and `data` for a task row; the live events (events.ts) send the same `data`. */
+export function taskView(task: ViewRow): { message: string; data: TaskView } {
   const data: TaskView = { task_id: task.id, status: task.status, created_at: isoUtc(task.createdAt) };
   if (task.status === 'completed' && task.resultUrl) data.result_url = task.resultUrl;
   if (task.completedAt) data.completed_at = isoUtc(task.completedAt);
@@ -179,7 +198,7 @@ export async function getTask(d: GenerationDeps, claims: TokenClaims, taskId: st
   return { message, data };
 }
 
-interface TaskView {
+export interface TaskView {
   task_id: string;
   status: string;
   created_at: string;
@@ -284,7 +303,6 @@ export async function findOwnResult(d: GenerationDeps, userId: number, name: str
   if (!task || task.status !== 'completed' || !task.resultKey || task.resultUrl !== `/generated_outputs/${name}`) {
     throw notFound();
   }
-  const file = await d.storage.get(task.resultKey);
-  if (!file) throw notFound();
-  return { file, mime: task.resultMime ?? 'application/octet-stream' };
+  const object = await openObject(d.storage, task.resultKey);
+  return { object, mime: task.resultMime ?? 'application/octet-stream' };
 }

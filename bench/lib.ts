@@ -57,7 +57,8 @@ export interface Server {
 export const processes: Bun.Subprocess[] = [];
 
 let nextPort = 4300 + (process.pid % 500);
-export const port = () => nextPort++;
+/** the next port; 4369 is epmd's (RabbitMQ runs on these machines) */
+export const port = () => (nextPort === 4369 ? ((nextPort += 2), 4370) : nextPort++);
 
 export async function start(name: string, cmd: string[], env: Record<string, string>, readyPath: string): Promise<Server> {
   const p = port();

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { Clock } from '../../clock';
-import type { Db } from '../../db/client';
+import { type Db, isPglite } from '../../db/client';
 import { files, sessions, tasks } from '../../db/schema';
 import { type AuthUser, touchSession, userOf } from '../../http/auth';
+import { knownAlive, rememberAlive, sessionEpoch } from '../../http/session-cache';
 import type { TokenClaims } from '../../http/tokens';
 import { badRequest, isoUtc } from '../../http/envelope';
 import { notFound, openObject } from '../../http/files';
@@ -153,7 +154,7 @@ export interface ViewRow {
 /** The poll query, prepared once per database: the task, only if the token that asks is still valid. */
 function preparePoll(db: Db) {
   return db
-    .select(viewColumns)
+    .select({ ...viewColumns, sessionExpiresAt: sessions.expiresAt })
     .from(tasks)
     .innerJoin(sessions, eq(sessions.userId, tasks.userId))
     .where(
@@ -173,12 +174,36 @@ function preparePoll(db: Db) {
  * session (revocation, by its primary key); only when it finds nothing is the session looked at again, to tell
  * 401 from 400.
  */
+const ownQueries = new WeakMap<Db, ReturnType<typeof prepareOwn>>();
+
+/** The poll without the session check, for a session known alive (embedded only, see http/session-cache.ts). */
+function prepareOwn(db: Db) {
+  return db
+    .select(viewColumns)
+    .from(tasks)
+    .where(and(eq(tasks.id, sql.placeholder('id')), eq(tasks.userId, sql.placeholder('userId')), eq(tasks.hidden, false)))
+    .prepare('poll_own_task');
+}
+
 export async function getTask(d: GenerationDeps, claims: TokenClaims, taskId: string) {
+  if (!/^task_[0-9a-f]{20}$/.test(taskId)) {
+    await userOf(d.db, claims); // throws 401 for an ended or expired session
+    throw badRequest('任务不存在');
+  }
+  const embedded = isPglite(d.db);
+  if (embedded && knownAlive(claims.sessionId, claims.userId)) {
+    let own = ownQueries.get(d.db);
+    if (!own) ownQueries.set(d.db, (own = prepareOwn(d.db)));
+    const [task] = await own.execute({ id: taskId, userId: claims.userId });
+    if (!task) throw badRequest('任务不存在');
+    touchSession(d.db, claims.sessionId);
+    return taskView(task);
+  }
   let poll = pollQueries.get(d.db);
   if (!poll) pollQueries.set(d.db, (poll = preparePoll(d.db)));
-  const [task] = /^task_[0-9a-f]{20}$/.test(taskId)
-    ? await poll.execute({ id: taskId, userId: claims.userId, sid: claims.sessionId })
-    : [];
+  const since = sessionEpoch();
+  const [task] = await poll.execute({ id: taskId, userId: claims.userId, sid: claims.sessionId });
+  if (task && embedded) rememberAlive(claims.sessionId, claims.userId, task.sessionExpiresAt, since);
   if (!task) {
     await userOf(d.db, claims); // throws 401 for an ended or expired session
     throw badRequest('任务不存在');

@@ -5,6 +5,7 @@ import type { Db, Tx } from '../../db/client';
 import { sessions } from '../../db/schema';
 import type { AuthUser } from '../../http/auth';
 import { badRequest, isoUtc } from '../../http/envelope';
+import { forgetSessions } from '../../http/session-cache';
 import type { Tokens } from '../../http/tokens';
 
 export interface SessionDeps {
@@ -55,9 +56,11 @@ export async function renewSession(d: SessionDeps, db: Db | Tx, userId: number, 
 
 /** Ends every session of a user (password reset), or every one but `keep` (password change, DECISIONS §2). */
 export async function endSessions(db: Db | Tx, userId: number, keep?: string) {
-  await db
+  const gone = await db
     .delete(sessions)
-    .where(keep ? and(eq(sessions.userId, userId), ne(sessions.id, keep)) : eq(sessions.userId, userId));
+    .where(keep ? and(eq(sessions.userId, userId), ne(sessions.id, keep)) : eq(sessions.userId, userId))
+    .returning({ id: sessions.id });
+  forgetSessions(gone.map((g) => g.id));
 }
 
 /** Ends one of the caller's sessions; another user's or an unknown id is code 400. */
@@ -66,6 +69,7 @@ export async function endSession(d: SessionDeps, user: AuthUser, sessionId: stri
     .delete(sessions)
     .where(and(eq(sessions.id, sessionId), eq(sessions.userId, user.id)))
     .returning({ id: sessions.id });
+  forgetSessions(ended.map((g) => g.id));
   if (ended.length === 0) throw badRequest('会话不存在');
   return { id: sessionId, current: sessionId === user.sessionId };
 }
@@ -93,5 +97,6 @@ export async function listSessions(d: SessionDeps, user: AuthUser) {
 /** Deletes sessions that expired before `now`; returns how many. */
 export async function purgeExpiredSessions(db: Db, now: Date): Promise<number> {
   const gone = await db.delete(sessions).where(lt(sessions.expiresAt, now)).returning({ id: sessions.id });
+  forgetSessions(gone.map((g) => g.id));
   return gone.length;
 }

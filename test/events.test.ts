@@ -7,7 +7,7 @@ import { createEventsHub, eventsHubFor, type EventsHub } from '../src/modules/ge
 import type { GenerationProvider, ProviderContext } from '../src/providers/types';
 import { testEnv } from './support/env';
 import { call, newUser } from './support/http';
-import { createTask } from './support/tasks';
+import { createTask, until } from './support/tasks';
 
 setDefaultTimeout(60_000);
 
@@ -124,13 +124,6 @@ async function open(path: string, token: string | undefined, baseUrl = base): Pr
 const eventsPath = (id: string) => `/api/v1/generation/${id}/events`;
 const pollData = async (token: string, id: string) => (await call('GET', `/api/v1/generation/${id}`, { token })).body.data;
 
-async function until(what: string, cond: () => boolean, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(10);
-  }
-}
 
 const hub = () => eventsHubFor(env.database);
 

@@ -11,14 +11,14 @@ import { eq } from 'drizzle-orm';
 import { ConfigError, loadConfig } from '../src/config';
 import { tasks } from '../src/db/schema';
 import { MSG_FAILED, MSG_UNAVAILABLE } from '../src/generation/runner';
-import type { Logger } from '../src/logger';
 import { comfyuiProvider, MSG_INVALID } from '../src/providers/comfyui';
 import { fillWorkflow, pickOutput, type ApiWorkflow } from '../src/providers/comfyui-workflow';
 import type { Env } from '../src/providers/registry';
 import { type FakeComfyUI, startFakeComfyUI } from './fakes/comfyui';
 import { testEnv } from './support/env';
 import { call, newUser, type TestUser } from './support/http';
-import { createTask, download, waitTask } from './support/tasks';
+import { createTask, download, waitTask, until } from './support/tasks';
+import { recordingLogger } from './support/logs';
 
 setDefaultTimeout(60_000);
 
@@ -26,12 +26,7 @@ const TOKEN = `comfy-proxy-${crypto.randomUUID()}`;
 const ROUTES_ENV = 't2i=comfyui,i2i=comfyui,t2v=comfyui,i2v=comfyui';
 const ROUTES = { t2i: 'comfyui', i2i: 'comfyui', t2v: 'comfyui', i2v: 'comfyui' } as const;
 
-const lines: string[] = [];
-const log: Logger = {
-  info: (m) => lines.push(`INFO ${m}`),
-  warn: (m) => lines.push(`WARN ${m}`),
-  error: (m, e) => lines.push(`ERROR ${m} ${e instanceof Error ? `${e.message}\n${e.stack}` : String(e ?? '')}`),
-};
+const { lines, log } = recordingLogger();
 const rt = { log, workers: 1, workerPriority: 'normal' as const, maxOutputBytes: 64 * 1024 * 1024, downloadTimeoutMs: 10_000 };
 
 // t2v: the core nodes (CreateVideo → SaveVideo, whose video is listed under `images`)
@@ -86,15 +81,6 @@ async function usePool(over: Env = {}, graceMs?: number, routes: Partial<typeof 
   return env.replacePool({ providers: [provider], routes, log }, graceMs);
 }
 
-async function until<T>(what: string, fn: () => Promise<T> | T, timeoutMs = 20_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(20);
-  }
-}
 
 const poll = async (id: string) => (await call('GET', `/api/v1/generation/${id}`, { token: u.token })).body.data;
 

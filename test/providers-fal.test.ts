@@ -9,22 +9,17 @@ import { eq } from 'drizzle-orm';
 import { ConfigError, loadConfig } from '../src/config';
 import { tasks } from '../src/db/schema';
 import { MSG_UNAVAILABLE } from '../src/generation/runner';
-import type { Logger } from '../src/logger';
 import { createFalProvider, FAL_DEFAULT_MODELS, type FalSettings } from '../src/providers/fal';
 import { sampleMedia } from './fakes/dashscope';
 import { type FakeFal, startFakeFal } from './fakes/fal';
 import { testEnv } from './support/env';
 import { call, newUser, type TestUser } from './support/http';
-import { createTask, download, waitTask } from './support/tasks';
+import { createTask, download, waitTask, until } from './support/tasks';
+import { recordingLogger } from './support/logs';
 
 setDefaultTimeout(60_000);
 
-const lines: string[] = [];
-const log: Logger = {
-  info: (m) => lines.push(`INFO ${m}`),
-  warn: (m) => lines.push(`WARN ${m}`),
-  error: (m, e) => lines.push(`ERROR ${m} ${e instanceof Error ? `${e.message}\n${e.stack}` : String(e ?? '')}`),
-};
+const { lines, log } = recordingLogger();
 const rt = { maxOutputBytes: 64 * 1024 * 1024, downloadTimeoutMs: 10_000 };
 const ROUTES = { t2i: 'fal', i2i: 'fal', t2v: 'fal', i2v: 'fal' } as const;
 
@@ -45,15 +40,6 @@ async function usePool(over: Partial<FalSettings> = {}, graceMs?: number) {
   return env.replacePool({ providers: [createFalProvider(settings(over), rt)], routes: ROUTES, log }, graceMs);
 }
 
-async function until<T>(what: string, fn: () => Promise<T> | T, timeoutMs = 20_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(20);
-  }
-}
 
 async function row(id: string) {
   const env = await testEnv();

@@ -9,23 +9,18 @@ import { ConfigError, loadConfig } from '../src/config';
 import { tasks } from '../src/db/schema';
 import { encodePng } from '../src/engine/local';
 import { MSG_UNAVAILABLE } from '../src/generation/runner';
-import type { Logger } from '../src/logger';
 import { createJimengProvider, framesFor, jimengProvider, type JimengSettings, nearestAspectRatio } from '../src/providers/jimeng';
 import { signJsonPost } from '../src/providers/volc-sign';
 import { FAKE_AK, FAKE_SK, INPUT_RISK_WORD, type JimengFake, OUTPUT_RISK_WORD, startJimengFake } from './fakes/jimeng';
 import { testEnv } from './support/env';
 import { call, newUser, type TestUser } from './support/http';
-import { createTask, download, waitTask } from './support/tasks';
+import { createTask, download, waitTask, until } from './support/tasks';
+import { recordingLogger } from './support/logs';
 
 setDefaultTimeout(60_000);
 
 /** Every line the runner and the provider log. */
-const lines: string[] = [];
-const recording: Logger = {
-  info: (m) => void lines.push(`INFO ${m}`),
-  warn: (m) => void lines.push(`WARN ${m}`),
-  error: (m, e) => void lines.push(`ERROR ${m} ${e instanceof Error ? `${e.message}\n${e.stack}` : String(e ?? '')}`),
-};
+const { lines, log: recording } = recordingLogger();
 
 const ALL = { t2i: 'jimeng', i2i: 'jimeng', t2v: 'jimeng', i2v: 'jimeng' } as const;
 let fake: JimengFake;
@@ -66,13 +61,6 @@ async function refPng(): Promise<Uint8Array> {
 const submitsSince = (from: number) => fake.requests.slice(from).filter((r) => r.action === 'CVSync2AsyncSubmitTask');
 const acceptedSince = (from: number) => submitsSince(from).filter((r) => r.code === 10000);
 
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 20_000) {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(20);
-  }
-}
 
 beforeAll(async () => {
   fake = await startJimengFake();

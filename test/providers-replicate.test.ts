@@ -11,7 +11,6 @@ import { ConfigError, loadConfig } from '../src/config';
 import { tasks } from '../src/db/schema';
 import { encodePng } from '../src/engine/local';
 import { MSG_FAILED, MSG_UNAVAILABLE } from '../src/generation/runner';
-import type { Logger } from '../src/logger';
 import {
   createReplicateProvider,
   progressFromLogs,
@@ -23,16 +22,12 @@ import { sampleMedia } from './fakes/dashscope';
 import { type FakeReplicate, startFakeReplicate } from './fakes/replicate';
 import { testEnv } from './support/env';
 import { call, newUser, type TestUser } from './support/http';
-import { createTask, download, waitTask } from './support/tasks';
+import { createTask, download, waitTask, until } from './support/tasks';
+import { recordingLogger } from './support/logs';
 
 setDefaultTimeout(60_000);
 
-const lines: string[] = [];
-const log: Logger = {
-  info: (m) => lines.push(`INFO ${m}`),
-  warn: (m) => lines.push(`WARN ${m}`),
-  error: (m, e) => lines.push(`ERROR ${m} ${e instanceof Error ? `${e.message}\n${e.stack}` : String(e ?? '')}`),
-};
+const { lines, log } = recordingLogger();
 const rt = { maxOutputBytes: 64 * 1024 * 1024, downloadTimeoutMs: 10_000 };
 const ROUTES = { t2i: 'replicate', i2i: 'replicate', t2v: 'replicate', i2v: 'replicate' } as const;
 const VERSION = 'a'.repeat(32) + '0123456789abcdef0123456789abcdef';
@@ -54,15 +49,6 @@ async function usePool(over: Partial<ReplicateSettings> = {}, graceMs?: number) 
   return env.replacePool({ providers: [createReplicateProvider(settings(over), rt)], routes: ROUTES, log }, graceMs);
 }
 
-async function until<T>(what: string, fn: () => Promise<T> | T, timeoutMs = 20_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(20);
-  }
-}
 
 async function row(id: string) {
   const env = await testEnv();

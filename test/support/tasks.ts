@@ -25,3 +25,14 @@ export async function download(token: string | undefined, url: string, headers: 
   const res = await call('GET', url, { token, headers });
   return { ...res, bytes: res.body instanceof ArrayBuffer ? new Uint8Array(res.body) : new Uint8Array() };
 }
+
+/** Waits until `fn` gives a truthy value (returned), checking every 20 ms; fails after `timeoutMs` naming `what`. */
+export async function until<T>(what: string, fn: () => Promise<T> | T, timeoutMs = 20_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(20);
+  }
+}

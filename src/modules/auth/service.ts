@@ -8,6 +8,8 @@ import { AppError, tooMany } from '../../http/envelope';
 import type { Tokens } from '../../http/tokens';
 import type { Logger } from '../../logger';
 import type { Mailer } from '../../mail/mailer';
+import type { Static } from 'elysia';
+import type { LoginBody, RegisterBody } from './model';
 import { endSessions, type Origin, startSession } from '../sessions/service';
 import { admitLogin, type LoginThrottleConfig, loginSucceeded, throttleKeys } from './throttle';
 
@@ -33,7 +35,7 @@ let dummyHash: Promise<string> | undefined;
 
 export const lower = (col: typeof users.account | typeof users.email) => sql`lower(${col})`;
 
-export async function register(d: AuthDeps, input: { account: string; email: string; password: string }) {
+export async function register(d: AuthDeps, input: Static<typeof RegisterBody>) {
   const clash = await d.db
     .select({ account: users.account, email: users.email })
     .from(users)
@@ -65,7 +67,7 @@ export async function register(d: AuthDeps, input: { account: string; email: str
  * Checks the password and starts a session. Attempts are throttled per account name and per client IP (HTTP 429
  * with Retry-After once locked), whether or not the account exists, so the lock reveals nothing.
  */
-export async function login(d: AuthDeps, input: { account: string; password: string }, origin: Origin & { ip: string }) {
+export async function login(d: AuthDeps, input: Static<typeof LoginBody>, origin: Origin & { ip: string }) {
   const keys = throttleKeys(input.account, origin.ip);
   await admitLogin(d.db, keys, d.throttle, d.clock.now());
   const key = input.account.toLowerCase();

@@ -16,7 +16,7 @@
 // stream ends) and re-reads the watched tasks (the safety net for a notification lost while the LISTEN connection was
 // being re-established).
 import { and, gt, inArray, sql } from 'drizzle-orm';
-import type { Database, Db } from '../../db/client';
+import type { Database } from '../../db/client';
 import { sessions, tasks } from '../../db/schema';
 import type { TokenClaims } from '../../http/tokens';
 import { type Logger, silentLogger } from '../../logger';

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Static } from 'elysia';
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { Clock } from '../../clock';
 import { type Db, isPglite } from '../../db/client';
@@ -12,6 +13,7 @@ import type { Storage } from '../../storage';
 import { removeFileNodesByUrl } from '../favorites/service';
 import { cancel as cancelQueued, notifyCancel, notifyWork } from '../../queue';
 import { FILE_ID, FILE_URL } from '../uploads/service';
+import type { CreateBody } from './model';
 
 export interface GenerationDeps {
   db: Db;
@@ -21,16 +23,10 @@ export interface GenerationDeps {
   wake(): void;
 }
 
-type TaskType = 't2i' | 'i2i' | 't2v' | 'i2v';
 type Task = typeof tasks.$inferSelect;
 
-export interface CreateInput {
-  type: TaskType;
-  prompt: string;
-  parameters?: Record<string, unknown>;
-  image?: string;
-  images?: string[];
-}
+/** What POST /generation validated (typed from its model). */
+export type CreateInput = Static<typeof CreateBody>;
 
 /** Bounds on what `parameters` may store: every history response echoes them, and the client parses them. */
 export const PARAMETERS_MAX_DEPTH = 8;

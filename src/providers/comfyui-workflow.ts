@@ -5,7 +5,7 @@
 // An API-format workflow ("Save (API Format)" / "Export (API)" in ComfyUI) is one object keyed by node id:
 //   { "<id>": { "class_type": "KSampler", "inputs": { "seed": 1, "model": ["<other id>", <output slot>] } } }
 // The UI format (a `nodes` array plus `links`) cannot be queued with POST /prompt.
-import type { TaskType } from '../tasks';
+import { type TaskType, needsReference } from '../tasks';
 
 export interface ApiNode {
   class_type: string;
@@ -120,7 +120,7 @@ export function checkWorkflow(raw: unknown, type: TaskType): ApiWorkflow {
   }
   const wf = obj as ApiWorkflow;
   if (!usesPlaceholder(wf, 'prompt')) throw new Error('has no "{{prompt}}" placeholder for the prompt');
-  if ((type === 'i2i' || type === 'i2v') && !usesPlaceholder(wf, 'image')) {
+  if (needsReference(type) && !usesPlaceholder(wf, 'image')) {
     throw new Error('has no "{{image}}" placeholder for the uploaded reference image (e.g. the "image" input of LoadImage)');
   }
   return wf;

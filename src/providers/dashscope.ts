@@ -17,7 +17,7 @@
 //   t2v  video-generation/video-synthesis (wan2.2-t2v-plus)   input.prompt; parameters.size "W*H", duration, seed
 //   i2v  video-generation/video-synthesis (wan2.2-i2v-flash)  input.img_url (first frame)
 import type { Logger } from '../logger';
-import type { TaskType } from '../tasks';
+import { type TaskType, isVideoType } from '../tasks';
 import {
   type PollBackoff,
   brief,
@@ -158,7 +158,7 @@ export function createDashScopeProvider(s: DashScopeSettings, rt: Pick<ProviderR
 
   /** The first output link of a succeeded task: output.results[].url (images) or output.video_url. */
   function outputUrl(job: DashScopeJob, output: any): string {
-    if (job.type === 't2v' || job.type === 'i2v') {
+    if (isVideoType(job.type)) {
       const url = output?.video_url ?? output?.results?.video_url;
       if (typeof url === 'string' && url) return url;
     } else {

@@ -18,7 +18,7 @@ import { ConfigError } from '../config-error';
 import { encodePngSync } from '../engine/local/png';
 import type { Logger } from '../logger';
 import { decodeImage } from '../media';
-import { isVideoType, TASK_TYPES, type TaskType } from '../tasks';
+import { isVideoType, TASK_TYPES, type TaskType, needsReference } from '../tasks';
 import { downloadOutput, fetchRetrying, jsonOrNull, sleep } from './http';
 import type { Env, ProviderEntry, ProviderRuntime } from './registry';
 import {
@@ -222,7 +222,7 @@ export async function submitBody(job: ProviderJob, reqKey: string): Promise<Reco
   const seed = num(p, 'seed');
   if (seed !== undefined) body.seed = Math.trunc(seed);
   const ref = job.references[0];
-  if ((job.type === 'i2i' || job.type === 'i2v') && !ref) throw new ProviderRefusal(MSG_NO_REFERENCE, `${job.type} without a reference`);
+  if (needsReference(job.type) && !ref) throw new ProviderRefusal(MSG_NO_REFERENCE, `${job.type} without a reference`);
   switch (job.type) {
     case 't2i': {
       const size = t2iSize(p);

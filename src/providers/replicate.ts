@@ -10,7 +10,7 @@
 // invalid_fields, 429 "Request was throttled…" with Retry-After). Output files (replicate.delivery) and all
 // prediction data are removed an hour after the prediction: we copy the output at once.
 import type { Logger } from '../logger';
-import type { TaskType } from '../tasks';
+import { type TaskType, isVideoType } from '../tasks';
 import {
   type PollBackoff,
   brief,
@@ -177,7 +177,7 @@ export function createReplicateProvider(s: ReplicateSettings, rt: Pick<ProviderR
       if (strength !== undefined) body.prompt_strength = strength;
     }
     if (job.type === 'i2v') body.image = await fileInput(keyReference(job), ctx);
-    if (job.type === 't2v' || job.type === 'i2v') {
+    if (isVideoType(job.type)) {
       const fps = num(p, 'fps');
       if (fps !== undefined) body.frames_per_second = fps;
     }

@@ -14,6 +14,7 @@ import { removeFileNodesByUrl } from '../favorites/service';
 import { cancel as cancelQueued, notifyCancel, notifyWork } from '../../queue';
 import { FILE_ID, FILE_URL } from '../uploads/service';
 import type { CreateBody } from './model';
+import { isVideoType, needsReference } from '../../tasks';
 
 export interface GenerationDeps {
   db: Db;
@@ -80,10 +81,10 @@ export async function createTask(d: GenerationDeps, user: AuthUser, input: Creat
   if (!prompt) throw badRequest('参数不合规：prompt（不能为空）');
   const parameters = input.parameters ?? {};
   const refs = await resolveReferences(d, user.id, input);
-  if ((input.type === 'i2i' || input.type === 'i2v') && refs.length === 0) {
+  if (needsReference(input.type) && refs.length === 0) {
     throw badRequest('参数不合规：image（图生图、图生视频需要至少一张参考图片）');
   }
-  if (input.type === 't2v' || input.type === 'i2v') {
+  if (isVideoType(input.type)) {
     const w = (parameters.width as number | undefined) ?? 512;
     const h = (parameters.height as number | undefined) ?? 512;
     if (w * h > MAX_VIDEO_PIXELS) throw badRequest('参数不合规：width/height（视频每帧最多 1024×1024 像素）');
@@ -181,11 +182,14 @@ function prepareOwn(db: Db) {
     .prepare('poll_own_task');
 }
 
+/** A poll that found nothing: 401 for an ended or expired session, else 400 (never reveal another user's task). */
+async function missingTask(db: Db, claims: TokenClaims): Promise<never> {
+  await userOf(db, claims);
+  throw badRequest('任务不存在');
+}
+
 export async function getTask(d: GenerationDeps, claims: TokenClaims, taskId: string) {
-  if (!/^task_[0-9a-f]{20}$/.test(taskId)) {
-    await userOf(d.db, claims); // throws 401 for an ended or expired session
-    throw badRequest('任务不存在');
-  }
+  if (!/^task_[0-9a-f]{20}$/.test(taskId)) return missingTask(d.db, claims);
   const embedded = isPglite(d.db);
   if (embedded && knownAlive(claims.sessionId, claims.userId)) {
     let own = ownQueries.get(d.db);
@@ -200,10 +204,7 @@ export async function getTask(d: GenerationDeps, claims: TokenClaims, taskId: st
   const since = sessionEpoch();
   const [task] = await poll.execute({ id: taskId, userId: claims.userId, sid: claims.sessionId });
   if (task && embedded) rememberAlive(claims.sessionId, claims.userId, task.sessionExpiresAt, since);
-  if (!task) {
-    await userOf(d.db, claims); // throws 401 for an ended or expired session
-    throw badRequest('任务不存在');
-  }
+  if (!task) return missingTask(d.db, claims);
   touchSession(d.db, claims.sessionId);
   return taskView(task);
 }

@@ -8,12 +8,16 @@ export interface JobRequest {
   prompt: string;
   parameters: Record<string, unknown>;
   references: Uint8Array[];
+  /** draw the visible AI-content mark on the output (AIGC_LABEL=full) */
+  visibleLabel: boolean;
+  /** videos: how many frames to return as PNG for content review (0 = none) */
+  sampleFrames: number;
   /** the CPU priority the worker thread should run at (Linux; ignored elsewhere) */
   priority: WorkerPriority;
 }
 
 export type JobResult =
-  | { taskId: string; ok: true; bytes: Uint8Array; ext: 'png' | 'mp4'; mime: string; ms: number }
+  | { taskId: string; ok: true; bytes: Uint8Array; ext: 'png' | 'mp4'; mime: string; ms: number; marked: boolean; sampleFrames: Uint8Array[] }
   | { taskId: string; ok: false; error: string };
 
 /** Sent while a video renders: the share of frames done, 0–1. */

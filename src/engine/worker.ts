@@ -50,6 +50,8 @@ self.onmessage = async (event: MessageEvent<JobRequest>) => {
       prompt: job.prompt,
       parameters: job.parameters,
       references: job.references,
+      visibleLabel: job.visibleLabel === true,
+      sampleFrames: job.sampleFrames ?? 0,
       // at most one message per 5% of the frames
       onProgress: (done) => {
         if (done - reported < 0.05) return;
@@ -57,8 +59,8 @@ self.onmessage = async (event: MessageEvent<JobRequest>) => {
         self.postMessage({ taskId: job.taskId, progress: done } satisfies JobProgress);
       },
     });
-    result = { taskId: job.taskId, ok: true, bytes: out.bytes, ext: out.ext, mime: out.mime, ms: performance.now() - started };
-    self.postMessage(result, [out.bytes.buffer as ArrayBuffer]);
+    result = { taskId: job.taskId, ok: true, bytes: out.bytes, ext: out.ext, mime: out.mime, ms: performance.now() - started, marked: job.visibleLabel === true, sampleFrames: out.sampleFrames ?? [] };
+    self.postMessage(result, [out.bytes.buffer as ArrayBuffer, ...result.sampleFrames.map((f) => f.buffer as ArrayBuffer)]);
     return;
   } catch (e) {
     result = { taskId: job.taskId, ok: false, error: (e as Error)?.message ?? String(e) };

@@ -108,7 +108,7 @@ export function createLocalProvider(o: LocalProviderOptions): GenerationProvider
         slot.onMessage = (m) => {
           if ('progress' in m) return ctx.progress({ progress: Math.floor(m.progress * 100) });
           done();
-          if (m.ok) resolve({ bytes: m.bytes, mime: m.mime });
+          if (m.ok) resolve({ bytes: m.bytes, mime: m.mime, marked: m.marked, sampleFrames: m.sampleFrames });
           else reject(new Error(m.error));
         };
         const request: JobRequest = {
@@ -117,6 +117,8 @@ export function createLocalProvider(o: LocalProviderOptions): GenerationProvider
           prompt: job.prompt,
           parameters: job.parameters,
           references: job.references.map((r) => r.bytes),
+          visibleLabel: job.visibleLabel === true,
+          sampleFrames: job.sampleFrames ?? 0,
           priority: o.priority ?? 'normal',
         };
         slot.worker.postMessage(request, request.references.map((b) => b.buffer as ArrayBuffer));

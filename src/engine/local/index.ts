@@ -10,6 +10,7 @@ import { Scene, specFromPrompt } from './scene';
 import { encodeMp4 } from './video';
 import { prepareSource, renderAnimFrame, type AnimPlan } from './animate';
 import { Rng, clamp, hashString, mix2, numParam, resolveSeed, strParam } from './util';
+import { stampAigcMark } from '../../labels/visible';
 
 export type { ImageKind, RGBAImage } from '../../media/types';
 
@@ -39,6 +40,10 @@ export interface EngineInput {
   references: Uint8Array[];
   /** videos: called as frames are rendered, with the share done (0–1) */
   onProgress?: (done: number) => void;
+  /** draw the visible AI-content mark ("AI生成", GB 45438-2025) on the image / every video frame before encoding */
+  visibleLabel?: boolean;
+  /** videos: return this many frames (spread over the clip) as PNG in `sampleFrames`, for content review */
+  sampleFrames?: number;
 }
 
 export interface EngineOutput {
@@ -48,6 +53,27 @@ export interface EngineOutput {
   width: number;
   height: number;
   frames?: number;
+  /** the sampled frames (PNG) when `sampleFrames` asked for them */
+  sampleFrames?: Uint8Array[];
+}
+
+/** Which frames of `frames` to sample: the middles of `n` equal spans. */
+function sampleIndices(frames: number, n: number): Set<number> {
+  const out = new Set<number>();
+  for (let k = 0; k < Math.min(n, frames); k++) out.add(Math.min(frames - 1, Math.floor(((k + 0.5) * frames) / n)));
+  return out;
+}
+
+/** Called for each rendered frame: keeps the sampled ones as PNG (the pixels the encoder gets, mark included). */
+function frameSampler(input: EngineInput, W: number, H: number, frames: number) {
+  const pick = sampleIndices(frames, input.sampleFrames ?? 0);
+  const samples: Uint8Array[] = [];
+  return {
+    samples,
+    take(i: number, buf: Uint8Array) {
+      if (pick.has(i)) samples.push(encodePngSync({ width: W, height: H, data: new Uint8Array(buf) }));
+    },
+  };
 }
 
 // ------------------------------------------------------------------ parameters
@@ -121,6 +147,7 @@ async function runT2I(input: EngineInput): Promise<EngineOutput> {
   let img: RGBAImage = { width: W, height: H, data };
   const style = strParam(input.parameters ?? {}, 'style');
   if (effectsFor(input.prompt ?? '', style).length > 0) img = stylise(img, input.prompt ?? '', style, 0.85, seed, false);
+  if (input.visibleLabel) stampAigcMark(img);
   return { bytes: encodePngSync(img), ext: 'png', mime: 'image/png', width: W, height: H };
 }
 
@@ -144,6 +171,7 @@ async function runI2I(input: EngineInput): Promise<EngineOutput> {
   }
   const strength = clamp(numParam(p, 'strength') ?? 0.75, 0, 1);
   const out = stylise(img, prompt, strParam(p, 'style'), strength, seed, true);
+  if (input.visibleLabel) stampAigcMark(out);
   return { bytes: encodePngSync(out), ext: 'png', mime: 'image/png', width: out.width, height: out.height };
 }
 
@@ -154,11 +182,14 @@ async function runT2V(input: EngineInput): Promise<EngineOutput> {
     H = evenDim(h0);
   const { fps, frames } = videoTiming(p);
   const { scene } = buildScene(input, W, H, true, (frames - 1) / fps);
+  const sampler = frameSampler(input, W, H, frames);
   const bytes = await encodeMp4({ width: W, height: H, fps, frames }, (i, buf) => {
     input.onProgress?.(i / frames);
     scene.render(buf, i / fps);
+    if (input.visibleLabel) stampAigcMark({ width: W, height: H, data: buf });
+    sampler.take(i, buf);
   });
-  return { bytes, ext: 'mp4', mime: 'video/mp4', width: W, height: H, frames };
+  return { bytes, ext: 'mp4', mime: 'video/mp4', width: W, height: H, frames, sampleFrames: sampler.samples };
 }
 
 async function runI2V(input: EngineInput): Promise<EngineOutput> {
@@ -193,11 +224,14 @@ async function runI2V(input: EngineInput): Promise<EngineOutput> {
   });
   const rng = new Rng(mix2(seed, hashString(prompt)));
   const plan: AnimPlan = { motion, sources, fx: 0.5 + rng.range(-0.18, 0.18), fy: 0.5 + rng.range(-0.15, 0.15) };
+  const sampler = frameSampler(input, W, H, frames);
   const bytes = await encodeMp4({ width: W, height: H, fps, frames }, (i, buf) => {
     input.onProgress?.(i / frames);
     renderAnimFrame(plan, buf, W, H, i, frames);
+    if (input.visibleLabel) stampAigcMark({ width: W, height: H, data: buf });
+    sampler.take(i, buf);
   });
-  return { bytes, ext: 'mp4', mime: 'video/mp4', width: W, height: H, frames };
+  return { bytes, ext: 'mp4', mime: 'video/mp4', width: W, height: H, frames, sampleFrames: sampler.samples };
 }
 
 export async function runLocalEngine(input: EngineInput): Promise<EngineOutput> {

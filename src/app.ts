@@ -17,7 +17,10 @@ import { createDbProbe, type DbProbe } from './ops/watchdog';
 import { generationModule } from './modules/generation';
 import { type EventsHub, eventsHubFor } from './modules/generation/events';
 import { uploadsModule } from './modules/uploads';
+import { labelsModule, VERIFY_PATH } from './modules/labels';
 import type { Storage } from './storage/local';
+import { createModerator } from './moderation';
+import type { Moderator } from './moderation/types';
 import pkg from '../package.json' with { type: 'json' };
 
 export interface AppDeps {
@@ -34,14 +37,18 @@ export interface AppDeps {
   dbProbe?: DbProbe;
   /** the live task events hub (one LISTEN); by default the one shared by every app on `database` */
   events?: EventsHub;
+  /** reviews prompts and references (MODERATION); by default one built from `config` */
+  moderator?: Moderator;
 }
 
 /** Routes whose handlers read the raw body themselves (the guard only caps its size). */
-const RAW_BODY_PATHS = new Set(['/api/v1/upload']);
+const RAW_BODY_PATHS = new Set(['/api/v1/upload', VERIFY_PATH]);
 
 /** Largest body a request to `path` may carry. */
-export function bodyLimitFor(config: Pick<Config, 'bodyLimit' | 'uploadMaxBytes'>, path: string): number {
-  return path === '/api/v1/upload' ? config.uploadMaxBytes + 64 * 1024 : config.bodyLimit;
+export function bodyLimitFor(config: Pick<Config, 'bodyLimit' | 'uploadMaxBytes' | 'labelVerifyMaxBytes'>, path: string): number {
+  if (path === '/api/v1/upload') return config.uploadMaxBytes + 64 * 1024;
+  if (path === VERIFY_PATH) return config.labelVerifyMaxBytes + 64 * 1024;
+  return config.bodyLimit;
 }
 
 /** Composes every module; tests call `createApp(deps).handle(request)`. */
@@ -49,6 +56,7 @@ export function createApp(deps: AppDeps) {
   const { config, database, tokens, mailer, clock, log, storage, wake } = deps;
   const db = database.db;
   const dbProbe = deps.dbProbe ?? createDbProbe(database, log, config.dbStallMs);
+  const moderator = deps.moderator ?? createModerator(config.moderation, { log });
   return new Elysia()
     .use(errorHandler(log))
     .use(requestGuard({ limitFor: (path) => bodyLimitFor(config, path), rawBodyPaths: RAW_BODY_PATHS }))
@@ -59,7 +67,8 @@ export function createApp(deps: AppDeps) {
     .use(sessionsModule({ db, tokens, clock }))
     .use(favoritesModule({ db, tokens, batchMax: config.batchMax }))
     .use(uploadsModule({ db, tokens, storage, clock, maxBytes: config.uploadMaxBytes, maxPixels: config.uploadMaxPixels }))
-    .use(generationModule({ db, tokens, storage, clock, wake, events: deps.events ?? eventsHubFor(database, { log }) }));
+    .use(labelsModule({ keys: config.labels.verifyKeys }))
+    .use(generationModule({ db, tokens, storage, clock, wake, moderator, log, events: deps.events ?? eventsHubFor(database, { log }) }));
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -1,8 +1,9 @@
 import { availableParallelism } from 'node:os';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { ConfigError } from './config-error';
+import { type ModerationSettings, readModerationSettings } from './moderation';
 import { PROVIDERS } from './providers/registry';
 import { isTaskType, TASK_TYPES, type TaskType } from './tasks';
 
@@ -58,6 +59,8 @@ export interface Config {
   bodyLimit: number;
   /** largest upload in bytes */
   uploadMaxBytes: number;
+  /** largest file POST /labels/verify reads */
+  labelVerifyMaxBytes: number;
   /** largest upload in pixels (width × height) */
   uploadMaxPixels: number;
   /** generation workers */
@@ -98,6 +101,60 @@ export interface Config {
   /** days after which files of deleted records and unused uploads are removed (0 = never), and how often to look */
   retentionDays: number;
   retentionIntervalMs: number;
+  /** AI-content labels of every output (GB 45438-2025; issue 13) */
+  labels: LabelConfig;
+  /** content review of prompts, references and outputs (MODERATION and its variables) */
+  moderation: ModerationSettings;
+}
+
+/** AIGC_LABEL: `full` = metadata label and the visible "AI生成" mark; `metadata` = the metadata label only; `off`. */
+export const LABEL_MODES = ['full', 'metadata', 'off'] as const;
+export type LabelMode = (typeof LABEL_MODES)[number];
+
+export interface LabelConfig {
+  mode: LabelMode;
+  /** ContentProducer (AIGC_PRODUCER_CODE) and ContentPropagator (AIGC_PROPAGATOR_CODE, '' when not set) */
+  producer: string;
+  propagator: string;
+  /** signs new labels (AIGC_LABEL_KEY, else derived from JWT_SECRET) */
+  key: Uint8Array;
+  /** verifies labels: the current key and the retired ones (AIGC_LABEL_OLD_KEYS) */
+  verifyKeys: Uint8Array[];
+  /** ffmpeg, for the visible mark and sampled frames of videos that come from remote providers (FFMPEG_PATH or PATH) */
+  ffmpegPath: string | null;
+}
+
+const LABEL_CODE = /^[A-Za-z0-9._:-]{1,64}$/;
+
+function loadLabels(env: Env, jwtSecret: string, routes: Record<TaskType, string>, role: Role, moderation: ModerationSettings): LabelConfig {
+  const raw = (name: string) => (env[name] === undefined || env[name]!.trim() === '' ? undefined : env[name]!.trim());
+  const mode = raw('AIGC_LABEL') === undefined ? 'full' : parseEnum('AIGC_LABEL', raw('AIGC_LABEL')!, LABEL_MODES);
+  const code = (name: string, fallback: string) => {
+    const v = raw(name) ?? fallback;
+    if (v && !LABEL_CODE.test(v)) throw new ConfigError(`${name}=${v} must be 1-64 ASCII letters, digits or . _ : -`);
+    return v;
+  };
+  const secretKey = (name: string, v: string) => {
+    if (v.length < 32) throw new ConfigError(`${name} must be at least 32 characters`);
+    return new Uint8Array(Buffer.from(v));
+  };
+  // derived from the token secret, which every instance on one database shares already
+  const key = raw('AIGC_LABEL_KEY') ? secretKey('AIGC_LABEL_KEY', raw('AIGC_LABEL_KEY')!) : new Uint8Array(createHmac('sha256', jwtSecret).update('aigc-label-key').digest());
+  const old = (raw('AIGC_LABEL_OLD_KEYS') ?? '').split(',').map((k) => k.trim()).filter(Boolean).map((k) => secretKey('AIGC_LABEL_OLD_KEYS', k));
+  let ffmpegPath: string | null = null;
+  const given = raw('FFMPEG_PATH');
+  if (given) {
+    if (!existsSync(given)) throw new ConfigError(`FFMPEG_PATH=${given} does not exist`);
+    ffmpegPath = given;
+  } else ffmpegPath = Bun.which('ffmpeg');
+  // a remote provider's video cannot be decoded in-process: drawing the mark on it, or showing its frames to an
+  // image-only review service, takes ffmpeg
+  const remoteVideo = role !== 'api' && (routes.t2v !== 'local' || routes.i2v !== 'local');
+  if (remoteVideo && !ffmpegPath && (mode === 'full' || moderation.mode === 'openai')) {
+    const why = mode === 'full' ? 'AIGC_LABEL=full draws the visible mark on videos from remote providers' : 'MODERATION=openai reviews frames of videos from remote providers';
+    throw new ConfigError(`FFMPEG_PATH: ffmpeg not found, and ${why} with it (install ffmpeg, set FFMPEG_PATH, or route t2v/i2v to local)`);
+  }
+  return { mode, producer: code('AIGC_PRODUCER_CODE', 'aigc-server'), propagator: code('AIGC_PROPAGATOR_CODE', ''), key, verifyKeys: [key, ...old], ffmpegPath };
 }
 
 /** `t2i=openai,i2i=comfyui,...`: every type not named stays `local`. */
@@ -261,18 +318,21 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError(`ROLE=${role} needs DATABASE_URL: the embedded database serves one process, so no other instance could share it`);
   }
   const routes = opt('GENERATION_ROUTES', (n, r) => parseRoutes(n, r, Object.keys(PROVIDERS)), parseRoutes('GENERATION_ROUTES', '', ['local']));
+  const jwtSecret = loadJwtSecret(env, dataDir, role, databaseUrl !== null);
+  const moderation = readModerationSettings(env);
   return {
     role,
     port: opt('PORT', (n, r) => parseInteger(n, r, 0, 65535), 3000),
     host: opt('HOST', (_n, r) => r.trim(), '0.0.0.0'),
     dataDir,
     databaseUrl,
-    jwtSecret: loadJwtSecret(env, dataDir, role, databaseUrl !== null),
+    jwtSecret,
     jwtTtl: opt('JWT_TTL', parseDuration, 7 * 86400),
     smtpUrl: opt('SMTP_URL', (n, r) => parseUrl(n, r.trim(), ['smtp:', 'smtps:']), null),
     mailFrom: opt('MAIL_FROM', (_n, r) => r.trim(), 'AIGC <no-reply@localhost>'),
     bodyLimit: opt('BODY_LIMIT', parseSize, 1024 * 1024),
     uploadMaxBytes: opt('UPLOAD_MAX_BYTES', parseSize, 20 * 1024 * 1024),
+    labelVerifyMaxBytes: opt('LABEL_VERIFY_MAX_BYTES', parseSize, 64 * 1024 * 1024),
     uploadMaxPixels: opt('UPLOAD_MAX_PIXELS', (n, r) => parseInteger(n, r, 1, 1_000_000_000), 40_000_000),
     workers: opt('WORKERS', (n, r) => parseInteger(n, r, 1, 256), Math.max(1, availableParallelism())),
     workerPriority: opt('WORKER_PRIORITY', (n, r) => parseEnum(n, r, WORKER_PRIORITIES), 'idle'),
@@ -299,5 +359,7 @@ export function loadConfig(env: Env = process.env): Config {
     storage: loadStorage(env),
     retentionDays: opt('RETENTION_DAYS', (n, r) => parseInteger(n, r, 0, 36_500), 30),
     retentionIntervalMs: opt('RETENTION_INTERVAL', parseDuration, 3600) * 1000,
+    labels: loadLabels(env, jwtSecret, routes, role, moderation),
+    moderation,
   };
 }

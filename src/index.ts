@@ -14,6 +14,13 @@ try {
   throw e;
 }
 
+// `review list|approve|reject` (src/cli/review.ts): decide on outputs held for review, then exit
+const [command, ...args] = process.argv.slice(2);
+if (command === 'review') {
+  const { reviewCli } = await import('./cli/review');
+  process.exit(await reviewCli(config, args, (line) => console.log(line)));
+}
+
 let server;
 try {
   server = await startServer(config, log);

@@ -1,3 +1,4 @@
+import { createModerator } from './moderation';
 import { join } from 'node:path';
 import { createApp, createWorkerApp } from './app';
 import { systemClock } from './clock';
@@ -51,19 +52,21 @@ export async function startServer(config: Config, log: Logger) {
   const tokens = createTokens(config.jwtSecret, config.jwtTtl, clock);
   const storage = createStorage(config.storage, config.dataDir);
   // ROLE=api never generates: its tasks are claimed by the workers, woken by the NOTIFY that creating a task sends
-  const pool: Runner = config.role === 'api' ? noRunner : runnerFromConfig(config, { database, storage, clock, log });
+  // one moderation client for the API (prompts, references) and the runner (outputs)
+  const moderator = createModerator(config.moderation, { log });
+  const pool: Runner = config.role === 'api' ? noRunner : runnerFromConfig(config, { database, storage, clock, log, moderator });
   const dbProbe = createDbProbe(database, log, config.dbStallMs);
   const app =
     config.role === 'worker'
       ? createWorkerApp({ config, database, log, dbProbe })
-      : createApp({ config, database, tokens, mailer, clock, log, storage, wake: pool.wake, dbProbe });
+      : createApp({ config, database, tokens, mailer, clock, log, storage, wake: pool.wake, dbProbe, moderator });
   // Start-up garbage (the embedded database's seed and wasm set-up, migrations) would otherwise stay resident for
   // many seconds: one full collection (about 45 ms) before listening brings idle memory down at once (270 -> 185 MB).
   Bun.gc(true);
   const server = Bun.serve({
     port: config.port,
     hostname: config.host,
-    maxRequestBodySize: Math.max(config.bodyLimit, config.uploadMaxBytes + 64 * 1024),
+    maxRequestBodySize: Math.max(config.bodyLimit, config.uploadMaxBytes + 64 * 1024, config.labelVerifyMaxBytes + 64 * 1024),
     fetch: (req, srv) => app.handle(req),
   });
   // Elysia's handlers read the client address through `server`; hand it over

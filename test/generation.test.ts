@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { tasks } from '../src/db/schema';
 import { encodePng } from '../src/engine/local';
+import { decodeImage } from '../src/media';
+import { readLabels } from '../src/labels/carriers';
 import { testEnv } from './support/env';
 import { call, newUser, type TestUser } from './support/http';
 import { probeVideo } from './support/ffprobe';
@@ -72,7 +74,7 @@ describe('generation end to end (real workers, real engine)', () => {
     expect(policyOf(String(process.pid))).toBe(0);
   });
 
-  test('t2i default size is 1024×1024; same prompt+seed ⇒ same bytes, other seed ⇒ other bytes', async () => {
+  test('t2i default size is 1024×1024; same prompt+seed ⇒ same pixels (each file labelled with its own task), other seed ⇒ other pixels', async () => {
     const u = await newUser('det');
     const ids = [
       await createTask(u.token, { type: 't2i', prompt: 'forest at night', parameters: { seed: 42 } }),
@@ -86,8 +88,13 @@ describe('generation end to end (real workers, real engine)', () => {
       results.push((await download(u.token, done.result_url)).bytes);
     }
     expect(pngSize(results[0])).toEqual({ width: 1024, height: 1024 });
-    expect(Buffer.compare(results[0], results[1])).toBe(0);
-    expect(Buffer.compare(results[0], results[2])).not.toBe(0);
+    // the label names the task, so the files differ; what they show is the same
+    expect(Buffer.compare(results[0], results[1])).not.toBe(0);
+    const [a, b, c] = await Promise.all(results.map((r) => decodeImage(r)));
+    expect(Buffer.compare(a.data, b.data)).toBe(0);
+    expect(Buffer.compare(a.data, c.data)).not.toBe(0);
+    expect(readLabels(results[0], 'png').map((v) => JSON.parse(v).ProduceID)).toEqual([ids[0]]);
+    expect(readLabels(results[1], 'png').map((v) => JSON.parse(v).ProduceID)).toEqual([ids[1]]);
   });
 
   test('i2i: transforms the uploaded reference (by file_id or file_url) at its size', async () => {
@@ -275,6 +282,7 @@ describe('history (endpoints 7 and 15)', () => {
       parameters: { width: 64, height: 64, n: 1 },
       result_url: done[1].result_url,
       status: 'completed',
+      review_status: 'approved',
     });
 
     const byUrl = await call('POST', '/api/v1/user/generation_list', { token: u.token, body: { result_url: done[0].result_url } });

@@ -16,6 +16,8 @@ import { fillWorkflow, pickOutput, type ApiWorkflow } from '../src/providers/com
 import type { Env } from '../src/providers/registry';
 import { type FakeComfyUI, startFakeComfyUI } from './fakes/comfyui';
 import { testEnv } from './support/env';
+import { ffmpegPath } from './support/ffprobe';
+import { expectLabelledCopy } from './support/labels';
 import { call, newUser, type TestUser } from './support/http';
 import { createTask, download, waitTask, until } from './support/tasks';
 import { recordingLogger } from './support/logs';
@@ -125,7 +127,7 @@ describe('comfyui: the four types end to end', () => {
   test('t2i (built-in workflow): placeholders keep their JSON types; the stored bytes are the /view bytes', async () => {
     const prompt = 'a red fox in a snowy forest';
     const id = await createTask(u.token, { type: 't2i', prompt, parameters: { width: 512, height: 768, seed: 42, steps: 8, negative_prompt: 'blurry' } });
-    expect(Buffer.from(await completedBytes(id)).equals(Buffer.from(fake.png))).toBe(true);
+    await expectLabelledCopy(await completedBytes(id), fake.png);
 
     const [sub] = acceptedFor(prompt);
     const nodes = Object.values(sub.prompt);
@@ -172,7 +174,7 @@ describe('comfyui: the four types end to end', () => {
     const prompt = 'turn it into an oil painting';
     const uploadsBefore = fake.uploads.length;
     const id = await createTask(u.token, { type: 'i2i', prompt, image: ref.file_id, parameters: { strength: 0.4 } });
-    expect(Buffer.from(await completedBytes(id)).equals(Buffer.from(fake.png))).toBe(true);
+    await expectLabelledCopy(await completedBytes(id), fake.png);
     const up = fake.uploads.slice(uploadsBefore);
     expect(up).toHaveLength(1);
     expect(Buffer.from(up[0].bytes).equals(Buffer.from(ref.bytes))).toBe(true);
@@ -185,7 +187,7 @@ describe('comfyui: the four types end to end', () => {
     const prompt = 'ocean waves at dusk';
     const id = await createTask(u.token, { type: 't2v', prompt, parameters: { duration: 2, fps: 8, seed: 7, style: 'cinematic', width: 640, height: 360 } });
     const bytes = await completedBytes(id);
-    expect(Buffer.from(bytes).equals(Buffer.from(fake.mp4))).toBe(true);
+    await expectLabelledCopy(bytes, fake.mp4);
     const done = await poll(id);
     expect(done.result_url).toBe(`/generated_outputs/${id}.mp4`);
     const wf = acceptedFor(prompt)[0].prompt;
@@ -199,7 +201,7 @@ describe('comfyui: the four types end to end', () => {
     const ref = await uploadPng();
     const prompt = 'the picture comes alive';
     const id = await createTask(u.token, { type: 'i2v', prompt, image: ref.file_id, parameters: { fps: 12 } });
-    expect(Buffer.from(await completedBytes(id)).equals(Buffer.from(fake.mp4))).toBe(true);
+    await expectLabelledCopy(await completedBytes(id), fake.mp4);
     const wf = acceptedFor(prompt)[0].prompt;
     expect(wf['9'].inputs.frame_rate).toBe(12);
     expect(fake.uploads.some((x) => x.name === wf['4'].inputs.image)).toBe(true);
@@ -285,7 +287,7 @@ describe('comfyui: progress, queue, retries, refusals, expiry', () => {
     expect(gone.status).toBe(404);
     const ours = await download(u.token, done.result_url);
     expect(ours.status).toBe(200);
-    expect(Buffer.from(ours.bytes).equals(Buffer.from(fake.png))).toBe(true);
+    await expectLabelledCopy(ours.bytes, fake.png);
   });
 
   test('COMFYUI_URL with a path prefix (here ComfyUI\'s own /api): every route and the socket go under it', async () => {
@@ -325,7 +327,7 @@ describe('comfyui: resume and cancel', () => {
 
     fake.holding = false;
     fake.release();
-    expect(Buffer.from(await completedBytes(id)).equals(Buffer.from(fake.png))).toBe(true);
+    await expectLabelledCopy(await completedBytes(id), fake.png);
     expect(acceptedFor(prompt)).toHaveLength(1);
     expect(lines.some((l) => l.includes(`resuming prompt ${saved.promptId}`))).toBe(true);
   });
@@ -341,7 +343,7 @@ describe('comfyui: resume and cancel', () => {
     const saved = (await row(id)).providerJob as { promptId: string };
     await until('the prompt to finish at the server', () => fake.state(saved.promptId) === 'done');
     await usePool();
-    expect(Buffer.from(await completedBytes(id)).equals(Buffer.from(fake.png))).toBe(true);
+    await expectLabelledCopy(await completedBytes(id), fake.png);
     expect(acceptedFor(prompt)).toHaveLength(1);
   });
 
@@ -359,7 +361,7 @@ describe('comfyui: resume and cancel', () => {
     await until('the new runner to mark it submitted', async () => ((await row(id)).providerJob as { submitted: boolean }).submitted);
     fake.holding = false;
     fake.release();
-    expect(Buffer.from(await completedBytes(id)).equals(Buffer.from(fake.png))).toBe(true);
+    await expectLabelledCopy(await completedBytes(id), fake.png);
     expect(acceptedFor(prompt)).toHaveLength(1);
   });
 
@@ -399,7 +401,7 @@ describe('comfyui: settings, workflows, logs', () => {
   const configError = (env: Env): Error => {
     const dataDir = mkdtempSync(join(tmpdir(), 'comfy-cfg-'));
     try {
-      loadConfig({ DATA_DIR: dataDir, ...env });
+      loadConfig({ DATA_DIR: dataDir, FFMPEG_PATH: ffmpegPath, ...env });
     } catch (e) {
       return e as Error;
     }

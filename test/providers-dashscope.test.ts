@@ -12,6 +12,8 @@ import { MSG_UNAVAILABLE } from '../src/generation/runner';
 import { createDashScopeProvider, DASHSCOPE_DEFAULT_MODELS, type DashScopeSettings, dashscopeProvider } from '../src/providers/dashscope';
 import { type FakeDashScope, sampleMedia, startFakeDashScope } from './fakes/dashscope';
 import { testEnv } from './support/env';
+import { ffmpegPath } from './support/ffprobe';
+import { expectLabelledCopy } from './support/labels';
 import { call, newUser, type TestUser } from './support/http';
 import { createTask, download, waitTask, until } from './support/tasks';
 import { recordingLogger } from './support/logs';
@@ -73,7 +75,7 @@ describe('dashscope: the four types end to end', () => {
     expect(done.status).toBe('completed');
     const file = await download(u.token, done.result_url);
     expect(file.status).toBe(200);
-    expect(file.bytes).toEqual(fake.bytes('image'));
+    await expectLabelledCopy(file.bytes, fake.bytes('image'));
     const [sub] = submissionFor('a red fox');
     expect(sub.path).toBe('/api/v1/services/aigc/text2image/image-synthesis');
     expect(sub.authorized).toBe(true);
@@ -92,7 +94,7 @@ describe('dashscope: the four types end to end', () => {
     const id = await createTask(u.token, { type: 'i2i', prompt: 'make it snowy', image: file, parameters: { strength: 0.6, negative_prompt: 'blur' } });
     const done = await waitTask(u.token, id);
     expect(done.status).toBe('completed');
-    expect((await download(u.token, done.result_url)).bytes).toEqual(fake.bytes('image'));
+    await expectLabelledCopy((await download(u.token, done.result_url)).bytes, fake.bytes('image'));
     const [sub] = submissionFor('make it snowy');
     expect(sub.path).toBe('/api/v1/services/aigc/image2image/image-synthesis');
     expect(sub.body.model).toBe('wanx2.1-imageedit');
@@ -107,7 +109,7 @@ describe('dashscope: the four types end to end', () => {
     const done = await waitTask(u.token, id);
     expect(done.status).toBe('completed');
     expect(done.result_url).toEndWith('.mp4');
-    expect((await download(u.token, done.result_url)).bytes).toEqual(fake.bytes('video'));
+    await expectLabelledCopy((await download(u.token, done.result_url)).bytes, fake.bytes('video'));
     const [sub] = submissionFor('waves at dusk');
     expect(sub.path).toBe('/api/v1/services/aigc/video-generation/video-synthesis');
     expect(sub.body).toEqual({ model: 'wan2.2-t2v-plus', input: { prompt: 'waves at dusk' }, parameters: { duration: 5 } });
@@ -118,7 +120,7 @@ describe('dashscope: the four types end to end', () => {
     const id = await createTask(u.token, { type: 'i2v', prompt: 'the leaves move', image: file });
     const done = await waitTask(u.token, id);
     expect(done.status).toBe('completed');
-    expect((await download(u.token, done.result_url)).bytes).toEqual(fake.bytes('video'));
+    await expectLabelledCopy((await download(u.token, done.result_url)).bytes, fake.bytes('video'));
     const [sub] = submissionFor('the leaves move');
     expect(sub.body.model).toBe('wan2.2-i2v-flash');
     expect(sub.body.input.img_url).toStartWith('data:image/png;base64,');
@@ -190,7 +192,7 @@ describe('dashscope: provider links, resume, cancel', () => {
     expect(await expired.text()).toContain('Request has expired');
     const copy = await download(u.token, done.result_url);
     expect(copy.status).toBe(200);
-    expect(copy.bytes).toEqual(fake.bytes('image'));
+    await expectLabelledCopy(copy.bytes, fake.bytes('image'));
   });
 
   test('a link already expired when the task finishes: failed with the generic message, no provider URL leaks', async () => {
@@ -220,7 +222,7 @@ describe('dashscope: provider links, resume, cancel', () => {
     fake.hold = false;
     const done = await waitTask(u.token, id);
     expect(done.status).toBe('completed');
-    expect((await download(u.token, done.result_url)).bytes).toEqual(fake.bytes('video'));
+    await expectLabelledCopy((await download(u.token, done.result_url)).bytes, fake.bytes('video'));
     expect(submissionFor('resume me').length).toBe(1);
     expect(lines.some((l) => l.includes(`resuming provider job ${saved.taskId}`))).toBe(true);
   });
@@ -250,7 +252,7 @@ describe('dashscope: provider links, resume, cancel', () => {
 describe('dashscope: settings', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'dashscope-config-'));
 
-  const load = (env: Record<string, string>) => () => loadConfig({ DATA_DIR: dataDir, ...env });
+  const load = (env: Record<string, string>) => () => loadConfig({ DATA_DIR: dataDir, FFMPEG_PATH: ffmpegPath, ...env });
 
   test('a route to dashscope without DASHSCOPE_API_KEY stops start-up naming the variable', () => {
     expect(load({ GENERATION_ROUTES: 't2i=dashscope' })).toThrow(ConfigError);

@@ -13,6 +13,8 @@ import { createFalProvider, FAL_DEFAULT_MODELS, type FalSettings } from '../src/
 import { sampleMedia } from './fakes/dashscope';
 import { type FakeFal, startFakeFal } from './fakes/fal';
 import { testEnv } from './support/env';
+import { ffmpegPath } from './support/ffprobe';
+import { expectLabelledCopy } from './support/labels';
 import { call, newUser, type TestUser } from './support/http';
 import { createTask, download, waitTask, until } from './support/tasks';
 import { recordingLogger } from './support/logs';
@@ -72,7 +74,7 @@ describe('fal: the four types end to end', () => {
     const id = await createTask(u.token, { type: 't2i', prompt: 'a lighthouse', parameters: { width: 512, height: 384, seed: 3, steps: 20, guidance_scale: 4 } });
     const done = await waitTask(u.token, id);
     expect(done.status).toBe('completed');
-    expect((await download(u.token, done.result_url)).bytes).toEqual(fake.bytes('image'));
+    await expectLabelledCopy((await download(u.token, done.result_url)).bytes, fake.bytes('image'));
     const [sub] = submissionFor('a lighthouse');
     expect(sub.path).toBe('/fal-ai/flux/dev');
     expect(sub.authorized).toBe(true);
@@ -95,7 +97,7 @@ describe('fal: the four types end to end', () => {
     const id = await createTask(u.token, { type: 'i2i', prompt: 'as a watercolor', image: file, parameters: { strength: 0.8 } });
     const done = await waitTask(u.token, id);
     expect(done.status).toBe('completed');
-    expect((await download(u.token, done.result_url)).bytes).toEqual(fake.bytes('image'));
+    await expectLabelledCopy((await download(u.token, done.result_url)).bytes, fake.bytes('image'));
     const [sub] = submissionFor('as a watercolor');
     expect(sub.path).toBe('/fal-ai/flux/dev/image-to-image');
     expect(sub.body.image_url).toStartWith('data:image/png;base64,');
@@ -106,7 +108,7 @@ describe('fal: the four types end to end', () => {
     const id = await createTask(u.token, { type: 't2v', prompt: 'a train at night', parameters: { fps: 16, num_frames: 81 } });
     const done = await waitTask(u.token, id);
     expect(done.status).toBe('completed');
-    expect((await download(u.token, done.result_url)).bytes).toEqual(fake.bytes('video'));
+    await expectLabelledCopy((await download(u.token, done.result_url)).bytes, fake.bytes('video'));
     const [sub] = submissionFor('a train at night');
     expect(sub.path).toBe('/fal-ai/wan-t2v');
     expect(sub.body).toEqual({ prompt: 'a train at night', frames_per_second: 16, num_frames: 81 });
@@ -117,7 +119,7 @@ describe('fal: the four types end to end', () => {
     const id = await createTask(u.token, { type: 'i2v', prompt: 'clouds drift', image: file });
     const done = await waitTask(u.token, id);
     expect(done.status).toBe('completed');
-    expect((await download(u.token, done.result_url)).bytes).toEqual(fake.bytes('video'));
+    await expectLabelledCopy((await download(u.token, done.result_url)).bytes, fake.bytes('video'));
     const [sub] = submissionFor('clouds drift');
     expect(sub.path).toBe('/fal-ai/wan-i2v');
     expect(sub.body.image_url).toStartWith('data:image/png;base64,');
@@ -189,7 +191,7 @@ describe('fal: links, resume, cancel', () => {
     expect((await fetch(link)).status).toBe(404);
     const copy = await download(u.token, done.result_url);
     expect(copy.status).toBe(200);
-    expect(copy.bytes).toEqual(fake.bytes('video'));
+    await expectLabelledCopy(copy.bytes, fake.bytes('video'));
   });
 
   test('resume (replacePool with grace 0): the new runner polls the saved request — one submission', async () => {
@@ -224,7 +226,7 @@ describe('fal: links, resume, cancel', () => {
       fake.hold = false;
       const done = await waitTask(u.token, id);
       expect(done.status).toBe('completed');
-      expect((await download(u.token, done.result_url)).bytes).toEqual(fake.bytes('video'));
+      await expectLabelledCopy((await download(u.token, done.result_url)).bytes, fake.bytes('video'));
       expect(submissionFor('crash during fal').length).toBe(1);
       expect((await row(id)).attempts).toBe(2);
     } finally {
@@ -267,7 +269,7 @@ describe('fal: links, resume, cancel', () => {
 
 describe('fal: settings', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'fal-config-'));
-  const load = (env: Record<string, string>) => () => loadConfig({ DATA_DIR: dataDir, ...env });
+  const load = (env: Record<string, string>) => () => loadConfig({ DATA_DIR: dataDir, FFMPEG_PATH: ffmpegPath, ...env });
 
   test('a route to fal without FAL_KEY stops start-up naming the variable', () => {
     expect(load({ GENERATION_ROUTES: 't2i=fal' })).toThrow(ConfigError);

@@ -13,6 +13,8 @@ import { createJimengProvider, framesFor, jimengProvider, type JimengSettings, n
 import { signJsonPost } from '../src/providers/volc-sign';
 import { FAKE_AK, FAKE_SK, INPUT_RISK_WORD, type JimengFake, OUTPUT_RISK_WORD, startJimengFake } from './fakes/jimeng';
 import { testEnv } from './support/env';
+import { ffmpegPath } from './support/ffprobe';
+import { expectLabelledCopy } from './support/labels';
 import { call, newUser, type TestUser } from './support/http';
 import { createTask, download, waitTask, until } from './support/tasks';
 import { recordingLogger } from './support/logs';
@@ -81,7 +83,7 @@ describe('jimeng: the four types end to end (signed requests, real media)', () =
     expect(done.status).toBe('completed');
     expect(done.result_url).toBe(`/generated_outputs/${id}.png`);
     const file = await download(u.token, done.result_url);
-    expect(Buffer.compare(file.bytes, fake.png)).toBe(0);
+    await expectLabelledCopy(file.bytes, fake.png);
     const [sub] = acceptedSince(from);
     expect(sub!.body).toEqual({ req_key: 'jimeng_t2i_v40', prompt: '雪地里的红狐狸', seed: 7, width: 1449, height: 725, force_single: true });
     const polls = fake.requests.slice(from).filter((r) => r.action === 'CVSync2AsyncGetResult');
@@ -99,7 +101,7 @@ describe('jimeng: the four types end to end (signed requests, real media)', () =
     const id = await createTask(u.token, { type: 'i2i', prompt: '油画风格', image: ref.file_id, parameters: { strength: 0.35, width: 640, height: 640 } });
     const done = await waitTask(u.token, id);
     expect(done.status).toBe('completed');
-    expect(Buffer.compare((await download(u.token, done.result_url)).bytes, fake.png)).toBe(0);
+    await expectLabelledCopy((await download(u.token, done.result_url)).bytes, fake.png);
     const [sub] = acceptedSince(from);
     expect(sub!.body.req_key).toBe('jimeng_i2i_v30');
     expect(sub!.body.binary_data_base64).toEqual([Buffer.from(png).toString('base64')]);
@@ -116,7 +118,7 @@ describe('jimeng: the four types end to end (signed requests, real media)', () =
     expect(done.result_url).toBe(`/generated_outputs/${id}.mp4`);
     const file = await download(u.token, done.result_url);
     expect(file.headers.get('content-type')).toBe('video/mp4');
-    expect(Buffer.compare(file.bytes, fake.mp4)).toBe(0);
+    await expectLabelledCopy(file.bytes, fake.mp4);
     const [sub] = acceptedSince(from);
     expect(sub!.body).toEqual({ req_key: 'jimeng_t2v_v30', prompt: '海浪拍打礁石', frames: 241, aspect_ratio: '16:9' });
     const poll = fake.requests.slice(from).find((r) => r.action === 'CVSync2AsyncGetResult');
@@ -131,7 +133,7 @@ describe('jimeng: the four types end to end (signed requests, real media)', () =
     const id = await createTask(u.token, { type: 'i2v', prompt: '镜头缓缓推进', images: [ref.file_id], parameters: { duration: 4 } });
     const done = await waitTask(u.token, id);
     expect(done.status).toBe('completed');
-    expect(Buffer.compare((await download(u.token, done.result_url)).bytes, fake.mp4)).toBe(0);
+    await expectLabelledCopy((await download(u.token, done.result_url)).bytes, fake.mp4);
     const [sub] = acceptedSince(from);
     expect(sub!.body.req_key).toBe('jimeng_i2v_first_v30');
     expect(sub!.body.frames).toBe(121);
@@ -147,7 +149,7 @@ describe('jimeng: the four types end to end (signed requests, real media)', () =
       const from = fake.requests.length;
       const done = await waitTask(u.token, await createTask(u.token, { type: 't2i', prompt: 'base64 please' }));
       expect(done.status).toBe('completed');
-      expect(Buffer.compare((await download(u.token, done.result_url)).bytes, fake.png)).toBe(0);
+      await expectLabelledCopy((await download(u.token, done.result_url)).bytes, fake.png);
       const poll = fake.requests.slice(from).find((r) => r.action === 'CVSync2AsyncGetResult');
       expect(poll!.body.req_json).toBe('{"return_url":false}');
       expect(acceptedSince(from)[0]!.body.width).toBeUndefined(); // no size asked, none sent
@@ -233,7 +235,7 @@ describe('jimeng: retries, refusals, expiry', () => {
     expect((await fetch(link)).status).toBe(403);
     const file = await download(u.token, done.result_url);
     expect(file.status).toBe(200);
-    expect(Buffer.compare(file.bytes, fake.mp4)).toBe(0);
+    await expectLabelledCopy(file.bytes, fake.mp4);
   });
 
   test('a link already expired when the job finishes: failed with the generic message', async () => {
@@ -277,7 +279,7 @@ describe('jimeng: resume, cancel', () => {
     fake.release();
     const done = await waitTask(u.token, id);
     expect(done.status).toBe('completed');
-    expect(Buffer.compare((await download(u.token, done.result_url)).bytes, fake.mp4)).toBe(0);
+    await expectLabelledCopy((await download(u.token, done.result_url)).bytes, fake.mp4);
     expect(submitsSince(from).length).toBe(1);
     expect(jobId.body.req_key).toBe('jimeng_t2v_v30');
     expect(lines.some((l) => l.includes(`resuming jimeng task ${taskId}`))).toBe(true);
@@ -418,7 +420,7 @@ describe('jimeng settings', () => {
     const run = () => loadConfig({ DATA_DIR: dataDir(), GENERATION_ROUTES: 't2i=jimeng' });
     expect(run).toThrow(ConfigError);
     expect(run).toThrow(/VOLC_ACCESS_KEY/);
-    const ok = loadConfig({ DATA_DIR: dataDir(), GENERATION_ROUTES: 't2v=jimeng', VOLC_ACCESS_KEY: 'ak', VOLC_SECRET_KEY: 'sk' });
+    const ok = loadConfig({ DATA_DIR: dataDir(), GENERATION_ROUTES: 't2v=jimeng', VOLC_ACCESS_KEY: 'ak', VOLC_SECRET_KEY: 'sk', FFMPEG_PATH: ffmpegPath });
     expect(ok.generationRoutes.t2v).toBe('jimeng');
   });
 

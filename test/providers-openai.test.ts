@@ -24,7 +24,9 @@ import {
 } from '../src/providers/openai';
 import { type ProviderContext, ProviderUnavailable } from '../src/providers/types';
 import { type FakeOpenAI, startFakeOpenAI } from './fakes/openai';
-import { testEnv, type TestEnv } from './support/env';
+import { TEST_LABEL_KEY, testEnv, type TestEnv } from './support/env';
+import { ffmpegPath } from './support/ffprobe';
+import { expectLabelledCopy } from './support/labels';
 import { call, newUser, type TestUser } from './support/http';
 import { createTask, download, waitTask } from './support/tasks';
 
@@ -146,7 +148,7 @@ describe('openai provider end to end', () => {
     const file = await download(user.token, done.result_url);
     expect(file.status).toBe(200);
     expect(file.headers.get('content-type')).toBe('image/png');
-    expect(Buffer.compare(file.bytes, fake.imagesByPrompt.get(prompt)!)).toBe(0);
+    await expectLabelledCopy(file.bytes, fake.imagesByPrompt.get(prompt)!);
   });
 
   test('t2i: style and negative_prompt are put into the prompt in words', async () => {
@@ -172,7 +174,7 @@ describe('openai provider end to end', () => {
     expect(Buffer.compare(sent.files.image.bytes, ref)).toBe(0);
     expect(sent.files.image.type).toBe('image/png');
     const file = await download(user.token, done.result_url);
-    expect(Buffer.compare(file.bytes, fake.imagesByPrompt.get(prompt)!)).toBe(0);
+    await expectLabelledCopy(file.bytes, fake.imagesByPrompt.get(prompt)!);
   });
 
   test('t2v: a video job is created, polled (progress) and its /content stored exactly', async () => {
@@ -190,7 +192,7 @@ describe('openai provider end to end', () => {
     expect(content.authorization).toBe(`Bearer ${fake.apiKey}`);
     const file = await download(user.token, done.result_url);
     expect(file.headers.get('content-type')).toBe('video/mp4');
-    expect(Buffer.compare(file.bytes, fake.mp4)).toBe(0);
+    await expectLabelledCopy(file.bytes, fake.mp4);
   });
 
   test('i2v: multipart with `input_reference`, cropped and scaled to exactly the video size Sora asks for', async () => {
@@ -205,7 +207,7 @@ describe('openai provider end to end', () => {
     const ref = probeImageSize(sent.files.input_reference.bytes);
     expect([ref.kind, ref.width, ref.height]).toEqual(['png', 1280, 720]);
     const file = await download(user.token, done.result_url);
-    expect(Buffer.compare(file.bytes, fake.mp4)).toBe(0);
+    await expectLabelledCopy(file.bytes, fake.mp4);
   });
 
   test('other models (LocalAI, vLLM-Omni …): WxH and seconds as asked, the reference unchanged, `url` answers downloaded', async () => {
@@ -227,7 +229,7 @@ describe('openai provider end to end', () => {
       // the signed link is fetched without our key
       const link = fake.requests.find((r) => r.path.startsWith('/private/') && r.method === 'GET')!;
       expect(link.authorization).toBeNull();
-      expect(Buffer.compare((await download(user.token, da.result_url)).bytes, fake.imagesByPrompt.get(p1)!)).toBe(0);
+      await expectLabelledCopy((await download(user.token, da.result_url)).bytes, fake.imagesByPrompt.get(p1)!);
     } finally {
       fake.imageFormat = 'b64_json';
       await usePool();
@@ -241,7 +243,7 @@ describe('openai provider end to end', () => {
     const done = await waitTask(user.token, id);
     expect(done.status).toBe('completed');
     expect(sentWith(prompt).length).toBe(2); // the 429, then the one that answered
-    expect(Buffer.compare((await download(user.token, done.result_url)).bytes, fake.imagesByPrompt.get(prompt)!)).toBe(0);
+    await expectLabelledCopy((await download(user.token, done.result_url)).bytes, fake.imagesByPrompt.get(prompt)!);
     expect(logs.some((l) => l.includes('openai images/generations: HTTP 429; retry 1/4 in 1000 ms'))).toBe(true);
 
     fake.failNext(/^POST \/v1\/videos$/, '429');
@@ -296,9 +298,9 @@ describe('openai provider end to end', () => {
       const fa = await download(user.token, da.result_url);
       const fb = await download(user.token, db.result_url);
       expect(fa.status).toBe(200);
-      expect(Buffer.compare(fa.bytes, fake.imagesByPrompt.get(p1)!)).toBe(0);
+      await expectLabelledCopy(fa.bytes, fake.imagesByPrompt.get(p1)!);
       expect(fb.status).toBe(200);
-      expect(Buffer.compare(fb.bytes, fake.mp4)).toBe(0);
+      await expectLabelledCopy(fb.bytes, fake.mp4);
     } finally {
       fake.imageFormat = 'b64_json';
       fake.linkTtlMs = 60 * 60 * 1000;
@@ -350,7 +352,7 @@ describe('openai provider end to end', () => {
       const done = await waitTask(user.token, id);
       expect(done.status).toBe('completed');
       expect(sentWith(prompt).length).toBe(1);
-      expect(Buffer.compare((await download(user.token, done.result_url)).bytes, fake.mp4)).toBe(0);
+      await expectLabelledCopy((await download(user.token, done.result_url)).bytes, fake.mp4);
       expect(logs.some((l) => l.includes(`resuming openai video ${video.id}`))).toBe(true);
     } finally {
       fake.hold = false;
@@ -382,7 +384,7 @@ describe('openai provider end to end', () => {
       progress: () => {},
       log: recorder,
     });
-    const job = { taskId: 'task_direct', type: 't2i' as const, prompt: 'direct', parameters: {}, references: [] };
+    const job = { taskId: 'task_direct', type: 't2i' as const, prompt: 'direct', parameters: {}, references: [], visibleLabel: false, sampleFrames: 0 };
     fake.imageFormat = 'url';
     try {
       await p.run({ ...job, prompt: 'oai direct link' }, ctx(null));
@@ -467,7 +469,7 @@ describe('settings', () => {
     expect(caught).toBeInstanceOf(ConfigError);
     expect((caught as Error).message).toContain('OPENAI_API_KEY');
     expect(() => loadConfig({ DATA_DIR: dir(), GENERATION_ROUTES: 't2v=openai', OPENAI_API_KEY: 'k', OPENAI_BASE_URL: 'nope' })).toThrow('OPENAI_BASE_URL');
-    const ok = loadConfig({ DATA_DIR: dir(), GENERATION_ROUTES: 't2i=openai,i2v=openai', OPENAI_API_KEY: 'k' });
+    const ok = loadConfig({ DATA_DIR: dir(), GENERATION_ROUTES: 't2i=openai,i2v=openai', OPENAI_API_KEY: 'k', FFMPEG_PATH: ffmpegPath });
     expect(ok.generationRoutes).toEqual({ t2i: 'openai', i2i: 'local', t2v: 'local', i2v: 'openai' });
     expect(ok.providerSettings.openai).toMatchObject({ apiKey: 'k', baseUrl: 'https://api.openai.com/v1' });
   });
@@ -495,6 +497,8 @@ describe('kill -9 during a provider job', () => {
       OPENAI_BASE_URL: fake.baseUrl,
       OPENAI_API_KEY: fake.apiKey,
       TASK_LEASE: '2',
+      FFMPEG_PATH: ffmpegPath,
+      AIGC_LABEL_KEY: TEST_LABEL_KEY,
     };
     if (process.env.TEST_DATABASE_URL) env.DATABASE_URL = process.env.TEST_DATABASE_URL;
     return Bun.spawn([process.execPath, 'src/index.ts'], { env, stdout: 'pipe', stderr: 'pipe' });
@@ -549,7 +553,7 @@ describe('kill -9 during a provider job', () => {
       expect(done.status).toBe('completed');
       expect(sentWith(prompt).length).toBe(1); // one POST /videos for this task, before the kill
       const bytes = (await api(base, 'GET', done.result_url, undefined, token)) as Uint8Array;
-      expect(Buffer.compare(bytes, fake.mp4)).toBe(0);
+      await expectLabelledCopy(bytes, fake.mp4);
       proc.kill('SIGTERM');
       await proc.exited;
       expect(await new Response(proc.stdout).text()).toContain(`resuming openai video ${video.id}`);

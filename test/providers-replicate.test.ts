@@ -21,6 +21,8 @@ import {
 import { sampleMedia } from './fakes/dashscope';
 import { type FakeReplicate, startFakeReplicate } from './fakes/replicate';
 import { testEnv } from './support/env';
+import { ffmpegPath } from './support/ffprobe';
+import { expectLabelledCopy } from './support/labels';
 import { call, newUser, type TestUser } from './support/http';
 import { createTask, download, waitTask, until } from './support/tasks';
 import { recordingLogger } from './support/logs';
@@ -88,7 +90,7 @@ describe('replicate: the four types end to end', () => {
     const id = await createTask(u.token, { type: 't2i', prompt: 'a koi pond', parameters: { width: 1024, height: 768, seed: 5, go_fast: true } });
     const done = await waitTask(u.token, id);
     expect(done.status).toBe('completed');
-    expect((await download(u.token, done.result_url)).bytes).toEqual(fake.bytes('image'));
+    await expectLabelledCopy((await download(u.token, done.result_url)).bytes, fake.bytes('image'));
     const [sub] = submissionFor('a koi pond');
     expect(sub.path).toBe('/v1/models/black-forest-labs/flux-schnell/predictions');
     expect(sub.authorized).toBe(true);
@@ -104,7 +106,7 @@ describe('replicate: the four types end to end', () => {
     const id = await createTask(u.token, { type: 'i2i', prompt: 'as pencil art', image: file, parameters: { strength: 0.7 } });
     const done = await waitTask(u.token, id);
     expect(done.status).toBe('completed');
-    expect((await download(u.token, done.result_url)).bytes).toEqual(fake.bytes('image'));
+    await expectLabelledCopy((await download(u.token, done.result_url)).bytes, fake.bytes('image'));
     const [sub] = submissionFor('as pencil art');
     expect(sub.path).toBe('/v1/models/black-forest-labs/flux-dev/predictions');
     expect(sub.body.input.image).toStartWith('data:image/png;base64,');
@@ -128,7 +130,7 @@ describe('replicate: the four types end to end', () => {
     const id = await createTask(u.token, { type: 't2v', prompt: 'a kite in the wind', parameters: { fps: 16 } });
     const done = await waitTask(u.token, id);
     expect(done.status).toBe('completed');
-    expect((await download(u.token, done.result_url)).bytes).toEqual(fake.bytes('video'));
+    await expectLabelledCopy((await download(u.token, done.result_url)).bytes, fake.bytes('video'));
     const [sub] = submissionFor('a kite in the wind');
     expect(sub.path).toBe('/v1/models/wan-video/wan-2.2-t2v-fast/predictions');
     expect(sub.body.input).toEqual({ prompt: 'a kite in the wind', frames_per_second: 16 });
@@ -140,7 +142,7 @@ describe('replicate: the four types end to end', () => {
     const id = await createTask(u.token, { type: 'i2v', prompt: 'the sea moves', image: file });
     const done = await waitTask(u.token, id);
     expect(done.status).toBe('completed');
-    expect((await download(u.token, done.result_url)).bytes).toEqual(fake.bytes('video'));
+    await expectLabelledCopy((await download(u.token, done.result_url)).bytes, fake.bytes('video'));
     const [sub] = submissionFor('the sea moves');
     expect(sub.path).toBe('/v1/models/wan-video/wan-2.2-i2v-fast/predictions');
     expect(sub.body.input.image).toStartWith('data:image/png;base64,');
@@ -232,7 +234,7 @@ describe('replicate: removal of outputs, resume, cancel', () => {
     expect(view).toMatchObject({ status: 'succeeded', data_removed: true, output: null });
     const copy = await download(u.token, done.result_url);
     expect(copy.status).toBe(200);
-    expect(copy.bytes).toEqual(fake.bytes('image'));
+    await expectLabelledCopy(copy.bytes, fake.bytes('image'));
   });
 
   test('resume: the runner stops mid-prediction; the next one polls the saved prediction — one submission', async () => {
@@ -247,7 +249,7 @@ describe('replicate: removal of outputs, resume, cancel', () => {
       fake.hold = false;
       const done = await waitTask(u.token, id);
       expect(done.status).toBe('completed');
-      expect((await download(u.token, done.result_url)).bytes).toEqual(fake.bytes('video'));
+      await expectLabelledCopy((await download(u.token, done.result_url)).bytes, fake.bytes('video'));
       expect(submissionFor('resume replicate').length).toBe(1);
     } finally {
       fake.hold = false;
@@ -289,7 +291,7 @@ describe('replicate: removal of outputs, resume, cancel', () => {
 
 describe('replicate: settings', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'replicate-config-'));
-  const load = (env: Record<string, string>) => () => loadConfig({ DATA_DIR: dataDir, ...env });
+  const load = (env: Record<string, string>) => () => loadConfig({ DATA_DIR: dataDir, FFMPEG_PATH: ffmpegPath, ...env });
 
   test('a route to replicate without REPLICATE_API_TOKEN stops start-up naming the variable', () => {
     expect(load({ GENERATION_ROUTES: 't2i=replicate' })).toThrow(ConfigError);

@@ -8,6 +8,7 @@ import { createLocalProvider } from '../src/providers/local';
 import { type GenerationProvider, ProviderRefusal } from '../src/providers/types';
 import { encodePng } from '../src/engine/local';
 import { testEnv } from './support/env';
+import { expectLabelledCopy } from './support/labels';
 import { call, newUser } from './support/http';
 import { createTask, download, waitTask } from './support/tasks';
 
@@ -78,7 +79,7 @@ describe('ownership: a claim is identified by its attempt number', () => {
 });
 
 describe('runner with a provider', () => {
-  test('routing: each type goes to its provider; the stored bytes are exactly the provider\'s, with sha-256 and size', async () => {
+  test('routing: each type goes to its provider; the stored file is the provider\'s output, labelled, with its sha-256 and size', async () => {
     const env = await testEnv();
     const seen: string[] = [];
     const remote = scripted('remote', async (job) => {
@@ -91,11 +92,12 @@ describe('runner with a provider', () => {
     const done = await waitTask(u.token, id);
     expect(done.status).toBe('completed');
     expect(done.result_url).toBe(`/generated_outputs/${id}.png`);
-    expect(Buffer.from((await download(u.token, done.result_url)).bytes).equals(Buffer.from(png))).toBe(true);
+    const stored = (await download(u.token, done.result_url)).bytes;
+    await expectLabelledCopy(stored, png, id);
     const [row] = await env.database.db.select().from(tasks).where(eq(tasks.id, id));
     expect(row.provider).toBe('remote');
-    expect(row.resultSize).toBe(png.byteLength);
-    expect(row.resultSha256).toBe(new Bun.CryptoHasher('sha256').update(png).digest('hex'));
+    expect(row.resultSize).toBe(stored.byteLength);
+    expect(row.resultSha256).toBe(new Bun.CryptoHasher('sha256').update(stored).digest('hex'));
     expect(seen).toEqual(['t2i']);
   });
 

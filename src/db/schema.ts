@@ -178,6 +178,15 @@ export const tasks = pgTable(
     hidden: boolean('hidden').notNull().default(false),
     /** when its owner deleted (hid) the record; retention removes its file RETENTION_DAYS later */
     hiddenAt: ts('hidden_at'),
+    /**
+     * Content review (issue 13): `pending` until the output is reviewed (and while held for a person's review),
+     * then `approved` or `rejected`. Only an approved, completed result is ever served.
+     */
+    reviewStatus: text('review_status').notNull().default('approved'),
+    /** why it is held or rejected (Chinese, shown to the user) */
+    reviewMessage: text('review_message'),
+    /** the prompt's review asked for a person to look at the output: it is held, not completed */
+    reviewRequired: boolean('review_required').notNull().default(false),
     createdAt: ts('created_at').notNull(),
     completedAt: ts('completed_at'),
   },
@@ -187,5 +196,37 @@ export const tasks = pgTable(
     index('tasks_user_result_idx').on(t.userId, t.resultUrl),
     check('tasks_status_check', sql`${t.status} in ('processing', 'completed', 'failed')`),
     check('tasks_type_check', sql`${t.type} in ('t2i', 'i2i', 't2v', 'i2v')`),
+    check('tasks_review_status_check', sql`${t.reviewStatus} in ('pending', 'approved', 'rejected')`),
   ],
+);
+
+/**
+ * Every moderation verdict (issue 13), kept for audit: prompts and references before a task is queued, outputs
+ * before it completes. No foreign keys: the record outlives a deleted task or account.
+ */
+export const moderationVerdicts = pgTable(
+  'moderation_verdicts',
+  {
+    id: serial('id').primaryKey(),
+    /** null for a prompt refused before any task existed */
+    taskId: text('task_id'),
+    userId: integer('user_id').notNull(),
+    /** prompt | reference | output */
+    stage: text('stage').notNull(),
+    /** none | keywords | openai */
+    provider: text('provider').notNull(),
+    /** approve | review | reject */
+    decision: text('decision').notNull(),
+    categories: jsonb('categories').$type<string[]>().notNull(),
+    scores: jsonb('scores').$type<Record<string, number>>().notNull(),
+    /** keywords: the list entries that matched */
+    matched: jsonb('matched').$type<string[]>(),
+    /** the moderation service could not be reached; MODERATION_FAIL decided */
+    unavailable: boolean('unavailable').notNull().default(false),
+    /** what was checked: the prompt (first 2,000 characters), or the sha-256 of the files */
+    subject: text('subject').notNull(),
+    message: text('message'),
+    createdAt: ts('created_at').notNull(),
+  },
+  (t) => [index('moderation_verdicts_task_idx').on(t.taskId), index('moderation_verdicts_created_idx').on(t.createdAt)],
 );

@@ -6,11 +6,13 @@ import { resultLocation } from '../modules/generation/service';
 import { PROVIDERS } from '../providers/registry';
 import type { Storage } from '../storage/local';
 import { createRunner, type Runner } from './runner';
+import { createLabeller } from '../labels';
+import type { Moderator } from '../moderation/types';
 
 export type { Runner } from './runner';
 
 /** The runner of this instance, with the providers that GENERATION_ROUTES names (config already checked them). */
-export function runnerFromConfig(config: Config, deps: { database: Database; storage: Storage; clock: Clock; log: Logger }): Runner {
+export function runnerFromConfig(config: Config, deps: { database: Database; storage: Storage; clock: Clock; log: Logger; moderator: Moderator }): Runner {
   const rt = {
     log: deps.log,
     workers: config.workers,
@@ -33,5 +35,7 @@ export function runnerFromConfig(config: Config, deps: { database: Database; sto
     pollMs: config.taskPollMs,
     maxOutputBytes: config.providerMaxOutputBytes,
     resultLocation,
+    labeller: createLabeller(config.labels),
+    moderator: deps.moderator,
   });
 }

@@ -12,7 +12,11 @@ import { sniffMedia } from '../media';
 import * as queue from '../queue';
 import { type Storage, StorageFullError, StorageNotFoundError, StorageUnavailableError } from '../storage';
 import { isVideoType, TASK_TYPES, type TaskType } from '../tasks';
-import { type GenerationProvider, type ProviderContext, ProviderRefusal, ProviderUnavailable } from '../providers/types';
+import { type GenerationProvider, type ProviderContext, type ProviderOutput, ProviderRefusal, ProviderUnavailable } from '../providers/types';
+import { LabelError, type Labeller } from '../labels';
+import { recordVerdict, subjectOf } from '../moderation/audit';
+import type { Moderator, Verdict } from '../moderation/types';
+import type { MediaKind } from '../media';
 
 export interface RunnerOptions {
   db: Db;
@@ -36,6 +40,10 @@ export interface RunnerOptions {
   maxOutputBytes?: number;
   /** where a task's result is stored and served (the generation module decides) */
   resultLocation(taskId: string, ext: string): { key: string; url: string };
+  /** the AI-content labels every output gets before it is stored (AIGC_LABEL) */
+  labeller: Labeller;
+  /** reviews every output before its task completes (MODERATION) */
+  moderator: Moderator;
 }
 
 export interface Runner {
@@ -65,6 +73,26 @@ export const MSG_FAILED = '生成失败，请稍后重试';
 export const MSG_BAD_OUTPUT = '生成结果格式不正确';
 export const MSG_DISK_FULL = '服务器存储空间不足，结果未能保存 / no space left on the server';
 export const MSG_STORAGE_UNAVAILABLE = '存储服务暂时不可用，结果未能保存，请稍后重试 / object storage unavailable';
+export const MSG_OUTPUT_REJECTED = '生成内容未通过安全审核';
+export const MSG_HELD = '生成内容需人工审核，审核通过后将显示在历史记录中';
+export const MSG_LABEL_FAILED = '生成结果添加AI标识失败，请稍后重试';
+export const MSG_REVIEW_UNAVAILABLE = '内容审核服务暂时不可用，请稍后重试';
+
+/**
+ * The output was not approved: refused by the review (review_status `rejected`), or the review could not be done
+ * under MODERATION_FAIL=closed (review_status stays `pending`). Either way nothing is stored.
+ */
+class OutputRejected extends Error {
+  constructor(
+    message: string,
+    readonly rejected: boolean,
+  ) {
+    super(message);
+  }
+}
+
+/** Frames of a video sampled for an image-only review service. */
+const SAMPLE_FRAMES = 4;
 
 export function createRunner(o: RunnerOptions): Runner {
   const byName = new Map(o.providers.map((p) => [p.name, p]));
@@ -147,19 +175,59 @@ export function createRunner(o: RunnerOptions): Runner {
     );
   }
 
-  /** Stores an output (exactly the provider's bytes) under the task's result key and completes the claim. */
-  async function store(task: queue.ClaimedTask, bytes: Uint8Array) {
-    if (bytes.byteLength === 0 || bytes.byteLength > maxOutput) throw new ProviderRefusal(MSG_BAD_OUTPUT, `output of ${bytes.byteLength} bytes`);
-    const kind = sniffMedia(bytes);
+  /**
+   * Reviews the output (outputs the moderation service refuses are never stored), labels it (AIGC_LABEL), stores
+   * it under the task's result key and completes the claim — or holds it for a person's review.
+   */
+  async function store(task: queue.ClaimedTask, out: ProviderOutput, signal: AbortSignal) {
+    const raw = out.bytes;
+    if (raw.byteLength === 0 || raw.byteLength > maxOutput) throw new ProviderRefusal(MSG_BAD_OUTPUT, `output of ${raw.byteLength} bytes`);
+    const rawKind = sniffMedia(raw);
     const want = isVideoType(task.type) ? 'video' : 'image';
-    if (!kind || kind.kind !== want) throw new ProviderRefusal(MSG_BAD_OUTPUT, `output is ${kind?.mime ?? 'not a known media type'}, ${want} expected`);
+    if (!rawKind || rawKind.kind !== want) throw new ProviderRefusal(MSG_BAD_OUTPUT, `output is ${rawKind?.mime ?? 'not a known media type'}, ${want} expected`);
+    const verdict = await reviewOutput(task, out, rawKind, signal);
+    if (verdict.decision === 'reject') {
+      throw verdict.unavailable ? new OutputRejected(MSG_REVIEW_UNAVAILABLE, false) : new OutputRejected(MSG_OUTPUT_REJECTED, true);
+    }
+    let labelled: { bytes: Uint8Array; kind: MediaKind };
+    try {
+      labelled = await o.labeller.apply(raw, rawKind, task.id, { marked: out.marked === true, signal });
+    } catch (e) {
+      if (signal.aborted) throw signal.reason;
+      throw new LabelError(`labelling failed: ${(e as Error).message}`);
+    }
+    const { bytes, kind } = labelled;
     const where = o.resultLocation(task.id, kind.ext);
     await o.storage.put(where.key, bytes, { type: kind.mime });
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const claim = { id: task.id, attempt: task.attempt };
-    const done = await queue.complete(o.db, claim, { ...where, mime: kind.mime, sha256, size: bytes.byteLength }, o.clock.now());
+    const result = { ...where, mime: kind.mime, sha256, size: bytes.byteLength };
+    const held = verdict.decision === 'review' || task.reviewRequired;
+    const done = held ? await queue.hold(o.db, claim, result, MSG_HELD, o.clock.now()) : await queue.complete(o.db, claim, result, o.clock.now());
     if (!done) o.log.warn(`task ${task.id}: completed here after it was claimed again or canceled; result not recorded`);
+    else if (held) o.log.info(`task ${task.id}: output held for review`);
     return done;
+  }
+
+  /** The output's verdict (recorded for audit): images as they are, videos by sampled frames. */
+  async function reviewOutput(task: queue.ClaimedTask, out: ProviderOutput, kind: MediaKind, signal: AbortSignal): Promise<Verdict> {
+    const m = o.moderator;
+    if (m.mode === 'none') return { decision: 'approve', provider: 'none', categories: [], scores: {}, message: null };
+    let images: { bytes: Uint8Array; mime: string }[] = [];
+    let verdict: Verdict;
+    if (!m.checksImages) verdict = await m.checkImages([], undefined, signal);
+    else {
+      if (kind.kind === 'image') images = [{ bytes: out.bytes, mime: kind.mime }];
+      else {
+        const frames = out.sampleFrames?.length ? out.sampleFrames : await o.labeller.sampleFrames(out.bytes, SAMPLE_FRAMES).catch(() => null);
+        images = (frames ?? []).map((f) => ({ bytes: f, mime: 'image/png' }));
+      }
+      verdict = images.length ? await m.checkImages(images, undefined, signal) : m.unchecked('no frames could be sampled from the video');
+    }
+    const subject = subjectOf({ files: [out.bytes] });
+    await recordVerdict(o.db, o.clock, { taskId: task.id, userId: task.userId, stage: 'output', verdict, subject });
+    if (verdict.decision !== 'approve') o.log.warn(`task ${task.id}: output review: ${verdict.decision} (${verdict.provider}: ${verdict.categories.join(', ') || verdict.detail || '-'})`);
+    return verdict;
   }
 
   async function run(task: queue.ClaimedTask) {
@@ -204,10 +272,12 @@ export function createRunner(o: RunnerOptions): Runner {
         prompt: task.prompt,
         parameters: task.parameters,
         references: await loadReferences(task.referenceFiles),
+        visibleLabel: o.labeller.mode === 'full',
+        sampleFrames: o.moderator.checksImages && isVideoType(task.type) ? SAMPLE_FRAMES : 0,
       };
       const out = await provider.run(job, ctx);
       if (controller.signal.aborted) throw controller.signal.reason;
-      if (await store(task, out.bytes)) {
+      if (await store(task, out, controller.signal)) {
         o.log.info(`task ${task.id} completed by ${provider.name} in ${Math.round(performance.now() - started)} ms (${out.bytes.byteLength} bytes)`);
       }
     } catch (e) {
@@ -244,7 +314,14 @@ export function createRunner(o: RunnerOptions): Runner {
           return;
       }
       let message: string;
-      if (e instanceof ProviderRefusal) {
+      if (e instanceof OutputRejected) {
+        o.log.warn(`task ${task.id}: output ${e.rejected ? 'rejected by review' : 'not reviewed (moderation unavailable, MODERATION_FAIL=closed)'}`);
+        await queue.fail(o.db, claim, e.message, now(), e.rejected);
+        return;
+      } else if (e instanceof LabelError) {
+        message = MSG_LABEL_FAILED;
+        o.log.error(`task ${task.id}: ${e.message}`);
+      } else if (e instanceof ProviderRefusal) {
         message = e.userMessage;
         o.log.warn(`task ${task.id}: ${entry.provider.name} refused it: ${shortError(e.detail)}`);
       } else if (e instanceof ProviderUnavailable) {

@@ -21,6 +21,13 @@ export interface ProviderJob {
   parameters: Record<string, unknown>;
   /** the key image first; empty for t2i/t2v unless the user sent some */
   references: ProviderReference[];
+  /**
+   * AIGC_LABEL=full: the output must carry the visible "AI生成" mark. A provider that draws it itself (the local
+   * engine) says so with `ProviderOutput.marked`; otherwise the runner stamps the output after it arrives.
+   */
+  visibleLabel: boolean;
+  /** videos: how many frames to return as PNG in `ProviderOutput.sampleFrames` for review (0 = none); best effort */
+  sampleFrames: number;
 }
 
 export interface ProviderContext {
@@ -45,6 +52,10 @@ export interface ProviderContext {
 export interface ProviderOutput {
   bytes: Uint8Array;
   mime?: string;
+  /** the visible AI-content mark is already drawn (the job asked for it and this provider can draw it) */
+  marked?: boolean;
+  /** videos: a few frames as PNG, for review of the output where the moderation service takes images only */
+  sampleFrames?: Uint8Array[];
 }
 
 export interface GenerationProvider {

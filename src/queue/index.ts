@@ -36,6 +36,8 @@ export interface ClaimedTask {
   /** the provider that ran an earlier claim, and its saved job state (resume instead of submitting again) */
   provider: string | null;
   providerJob: unknown;
+  /** the prompt's review asked for a person to look at the output before it is shown (it is held) */
+  reviewRequired: boolean;
   createdAt: Date;
 }
 
@@ -73,6 +75,7 @@ export async function claim(db: Db, types: readonly TaskType[], leaseUntil: Date
     attempt: t.attempts,
     provider: t.provider,
     providerJob: t.providerJob,
+    reviewRequired: t.reviewRequired,
     createdAt: t.createdAt,
   };
 }
@@ -132,17 +135,48 @@ export async function complete(db: Db, o: Owned, r: Result, now: Date): Promise<
       error: null,
       progress: 100,
       queuePosition: null,
+      reviewStatus: 'approved',
+      reviewMessage: null,
     })
     .where(owned(o))
     .returning({ id: tasks.id, ...announce });
   return done.length === 1;
 }
 
-/** Fails the claim with a short message for the user; false when it is no longer owned. */
-export async function fail(db: Db, o: Owned, error: string, now: Date): Promise<boolean> {
+/**
+ * Holds the claim's output for a person's review (issue 13): the file is stored, but the task ends `failed` with
+ * review_status `pending` and no result_url, so nothing serves it; `review approve` (src/cli/review.ts) completes it.
+ */
+export async function hold(db: Db, o: Owned, r: Omit<Result, 'url'>, message: string, now: Date): Promise<boolean> {
   const done = await db
     .update(tasks)
-    .set({ status: 'failed', error, completedAt: now, leaseUntil: null, queuePosition: null })
+    .set({
+      status: 'failed',
+      error: message,
+      resultKey: r.key,
+      resultMime: r.mime,
+      resultSha256: r.sha256,
+      resultSize: r.size,
+      completedAt: now,
+      leaseUntil: null,
+      queuePosition: null,
+      reviewStatus: 'pending',
+      reviewMessage: message,
+    })
+    .where(owned(o))
+    .returning({ id: tasks.id, ...announce });
+  return done.length === 1;
+}
+
+/**
+ * Fails the claim with a short message for the user; false when it is no longer owned. `rejected`: the review
+ * refused the output (review_status `rejected`, review_message = the error).
+ */
+export async function fail(db: Db, o: Owned, error: string, now: Date, rejected = false): Promise<boolean> {
+  const review = rejected ? { reviewStatus: 'rejected', reviewMessage: error } : {};
+  const done = await db
+    .update(tasks)
+    .set({ status: 'failed', error, completedAt: now, leaseUntil: null, queuePosition: null, ...review })
     .where(owned(o))
     .returning({ id: tasks.id, ...announce });
   return done.length === 1;

@@ -19,6 +19,10 @@ import { resultLocation } from '../../src/modules/generation/service';
 import { createLocalProvider } from '../../src/providers/local';
 import type { WorkerPriority } from '../../src/config';
 import { createLocalStorage, type Storage } from '../../src/storage/local';
+import { createLabeller } from '../../src/labels';
+import { createModerator } from '../../src/moderation';
+import type { Moderator } from '../../src/moderation/types';
+import { ffmpegPath } from './ffprobe';
 
 export interface ReceivedMail {
   to: string[];
@@ -58,11 +62,16 @@ export interface TestEnv {
    * routes; no arguments = the default (the local engine, 2 workers, for every type)
    */
   replacePool(over?: PoolOptions, graceMs?: number): Promise<Runner>;
+  /** the moderation client the app and the default runner use (MODERATION=keywords, the shipped list) */
+  moderator: Moderator;
   /** builds another app on the same database with other dependencies */
   makeApp(over: Partial<Parameters<typeof createApp>[0]>): App;
 }
 
 let envPromise: Promise<TestEnv> | undefined;
+
+/** AIGC_LABEL_KEY of the test environment */
+export const TEST_LABEL_KEY = 'test-label-key-0123456789-0123456789-abcdef';
 
 async function startSmtp(mails: ReceivedMail[]): Promise<{ server: SMTPServer; port: number }> {
   const server = new SMTPServer({
@@ -108,6 +117,10 @@ export function testEnv(): Promise<TestEnv> {
       WORKERS: '2',
       LOGIN_IP_MAX_FAILURES: '1000000',
       FORGOT_PER_IP_PER_MINUTE: '100000',
+      // remote providers' videos get the visible mark through ffmpeg (the devDependency's static build)
+      FFMPEG_PATH: ffmpegPath,
+      // servers the tests spawn sign with the same key, so that their labels verify here too
+      AIGC_LABEL_KEY: TEST_LABEL_KEY,
     });
     const database = await openTestDatabase();
     await migrate(database.db, migrations);
@@ -122,6 +135,8 @@ export function testEnv(): Promise<TestEnv> {
       log: silentLogger,
     });
     const storage = createLocalStorage(join(dataDir, 'files'));
+    const moderator = createModerator(config.moderation, { log: silentLogger });
+    const labeller = createLabeller(config.labels);
     const createPool = ({ size = 2, workerUrl, priority = config.workerPriority, ...over }: PoolOptions = {}) =>
       createRunner({
         db: database.db,
@@ -136,6 +151,8 @@ export function testEnv(): Promise<TestEnv> {
         taskTimeoutMs: 120_000,
         pollMs: 200,
         resultLocation,
+        labeller,
+        moderator,
         ...over,
       });
     const base = {
@@ -146,6 +163,7 @@ export function testEnv(): Promise<TestEnv> {
       clock,
       log: silentLogger,
       storage,
+      moderator,
       wake: () => env.pool.wake(),
     };
     const env: TestEnv = {

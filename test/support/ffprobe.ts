@@ -22,3 +22,6 @@ export async function probeVideo(bytes: Uint8Array): Promise<{ frames: number; c
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** ffmpeg from the @ffmpeg-installer dev dependency (a static build with libx264): the server's FFMPEG_PATH in tests. */
+export const ffmpegPath: string = (require('@ffmpeg-installer/ffmpeg') as { path: string }).path;

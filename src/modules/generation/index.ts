@@ -40,7 +40,7 @@ export const generationModule = (d: svc.GenerationDeps & { tokens: Tokens; db: D
           'Persists the task as `processing` and returns at once; a worker generates it. i2i and i2v need at least one ' +
           'reference (`image` and/or `images`: the caller\'s file ids or file urls). Known `parameters` keys are range-checked, ' +
           'unknown keys are kept. Results: t2i/i2i PNG (default 1024×1024 / the reference\'s size), t2v/i2v H.264 MP4 ' +
-          '(default 4 s at 24 fps, 512×512). Same prompt + seed + parameters ⇒ the same bytes.',
+          '(default 4 s at 24 fps, 512×512). Same prompt + seed + parameters ⇒ the same pixels (the file differs by its AI-content label, which names the task). Prompts are reviewed first (MODERATION): a refused prompt is code 400, review unavailable (MODERATION_FAIL=closed) code 503.',
         security: bearer,
       },
     })

@@ -12,6 +12,13 @@ const Live = {
   progress: t.Optional(t.Integer({ minimum: 0, maximum: 100, description: '进度 0–100（运行中且提供方报告时才有）/ progress while running, where known' })),
   queue_position: t.Optional(t.Integer({ minimum: 0, description: '在生成服务队列中的位置（排队中且已知时才有）/ position in the provider\'s queue, where known' })),
   canceled: t.Optional(t.Literal(true, { description: '已被用户取消（此时 status 为 failed，error 为 已取消）/ canceled by its owner' })),
+  review_status: t.Union([t.Literal('pending'), t.Literal('approved'), t.Literal('rejected')], {
+    description:
+      '内容审核：pending（尚无对生成结果的结论：处理中、等待人工审核，或未产生结果即失败）、approved（已通过，结果可下载）、rejected（未通过，结果不保存）\n\n' +
+      'Content review: `pending` (no verdict on an output yet: running, held for a person, or failed before any output), ' +
+      '`approved` (the result is served), `rejected` (the output was refused and never stored).',
+  }),
+  review_message: t.Optional(t.String({ description: '审核未通过或等待人工审核的说明 / why the output is held or was refused' })),
 };
 
 const Ref = t.String({ minLength: 1, maxLength: 512, description: '上传得到的 file_id 或 file_url' });

@@ -7,7 +7,7 @@ import { files, sessions, tasks } from '../../db/schema';
 import { type AuthUser, touchSession, userOf } from '../../http/auth';
 import { knownAlive, rememberAlive, sessionEpoch } from '../../http/session-cache';
 import type { TokenClaims } from '../../http/tokens';
-import { badRequest, isoUtc } from '../../http/envelope';
+import { AppError, badRequest, isoUtc } from '../../http/envelope';
 import { notFound, openObject } from '../../http/files';
 import type { Storage } from '../../storage';
 import { removeFileNodesByUrl } from '../favorites/service';
@@ -15,6 +15,9 @@ import { cancel as cancelQueued, notifyCancel, notifyWork } from '../../queue';
 import { FILE_ID, FILE_URL } from '../uploads/service';
 import type { CreateBody } from './model';
 import { isVideoType, needsReference } from '../../tasks';
+import type { Logger } from '../../logger';
+import { recordVerdict, subjectOf } from '../../moderation/audit';
+import type { Moderator, Verdict } from '../../moderation/types';
 
 export interface GenerationDeps {
   db: Db;
@@ -22,6 +25,43 @@ export interface GenerationDeps {
   clock: Clock;
   /** tells the worker pool there is new work */
   wake(): void;
+  /** reviews prompts and references before a task is queued (MODERATION) */
+  moderator: Moderator;
+  log: Logger;
+}
+
+export const MSG_PROMPT_REJECTED = '提示词包含违规内容，请修改后重试';
+export const MSG_REFERENCE_REJECTED = '参考图片未通过安全审核，请更换后重试';
+
+/** A refusal of the request: code 400 with the verdict's message; code 503 when review could not be done. */
+function refused(v: Verdict, fallback: string): AppError {
+  return v.unavailable ? new AppError(503, v.message ?? '内容审核服务暂时不可用，请稍后重试') : badRequest(v.message ?? fallback);
+}
+
+/**
+ * Reviews what a new task would generate from, before anything is stored: the prompt (and negative prompt), then
+ * the reference images where the moderation service can look at images. Every verdict is recorded (the refused
+ * ones with no task id). Returns whether a person must look at the output (a `review` verdict).
+ */
+async function reviewRequest(d: GenerationDeps, userId: number, taskId: string, text: string, refs: string[]): Promise<boolean> {
+  const m = d.moderator;
+  if (m.mode === 'none') return false;
+  const record = (stage: 'prompt' | 'reference', verdict: Verdict, subject: string) =>
+    recordVerdict(d.db, d.clock, { taskId: verdict.decision === 'reject' ? null : taskId, userId, stage, verdict, subject });
+  const prompt = await m.checkText(text);
+  await record('prompt', prompt, subjectOf({ text }));
+  if (prompt.decision === 'reject') throw refused(prompt, MSG_PROMPT_REJECTED);
+  let review = prompt.decision === 'review';
+  if (m.checksImages && refs.length) {
+    const rows = await d.db.select({ key: files.key, mime: files.mime }).from(files).where(inArray(files.id, [...new Set(refs)]));
+    const images = await Promise.all(rows.map(async (r) => ({ bytes: await d.storage.read(r.key), mime: r.mime })));
+    const verdict = await m.checkImages(images);
+    await record('reference', verdict, subjectOf({ files: images.map((i) => i.bytes) }));
+    if (verdict.decision === 'reject') throw refused(verdict, MSG_REFERENCE_REJECTED);
+    review ||= verdict.decision === 'review';
+  }
+  if (review) d.log.info(`task ${taskId}: held for review after generation (its request scored over the review threshold)`);
+  return review;
 }
 
 type Task = typeof tasks.$inferSelect;
@@ -94,6 +134,8 @@ export async function createTask(d: GenerationDeps, user: AuthUser, input: Creat
   if (input.image !== undefined) references.image = input.image;
   if (input.images !== undefined) references.images = input.images;
   const id = `task_${randomBytes(10).toString('hex')}`;
+  const negative = typeof parameters.negative_prompt === 'string' ? parameters.negative_prompt : '';
+  const reviewRequired = await reviewRequest(d, user.id, id, negative ? `${prompt}\n${negative}` : prompt, refs);
   const createdAt = d.clock.now();
   const stored = await d.db.insert(tasks).values({
     id,
@@ -104,6 +146,8 @@ export async function createTask(d: GenerationDeps, user: AuthUser, input: Creat
     references,
     referenceFiles: refs,
     status: 'processing',
+    reviewStatus: 'pending',
+    reviewRequired,
     createdAt,
   }).returning({ id: tasks.id });
   // "created" is only said of a row the database confirms (the embedded PGlite once reported a failed insert as done)
@@ -135,6 +179,8 @@ export const viewColumns = {
   progress: tasks.progress,
   queuePosition: tasks.queuePosition,
   canceled: tasks.canceled,
+  reviewStatus: tasks.reviewStatus,
+  reviewMessage: tasks.reviewMessage,
 };
 export interface ViewRow {
   id: string;
@@ -146,6 +192,8 @@ export interface ViewRow {
   progress: number | null;
   queuePosition: number | null;
   canceled: boolean;
+  reviewStatus: string;
+  reviewMessage: string | null;
 }
 
 /** The poll query, prepared once per database: the task, only if the token that asks is still valid. */
@@ -211,7 +259,7 @@ export async function getTask(d: GenerationDeps, claims: TokenClaims, taskId: st
 
 /** The poll's `message` and `data` for a task row; the live events (events.ts) send the same `data`. */
 export function taskView(task: ViewRow): { message: string; data: TaskView } {
-  const data: TaskView = { task_id: task.id, status: task.status, created_at: isoUtc(task.createdAt) };
+  const data: Omit<TaskView, 'review_status'> & { review_status?: ReviewStatus } = { task_id: task.id, status: task.status, created_at: isoUtc(task.createdAt) };
   if (task.status === 'completed' && task.resultUrl) data.result_url = task.resultUrl;
   if (task.completedAt) data.completed_at = isoUtc(task.completedAt);
   if (task.status === 'failed' && task.error) data.error = task.error;
@@ -230,18 +278,35 @@ export interface TaskView {
   progress?: number;
   queue_position?: number;
   canceled?: true;
+  review_status: ReviewStatus;
+  review_message?: string;
 }
 
-/** `progress` / `queue_position` while running (where the provider reports them), `canceled` once canceled. */
+export type ReviewStatus = 'pending' | 'approved' | 'rejected';
+
+interface LiveFields {
+  progress?: number;
+  queue_position?: number;
+  canceled?: true;
+  review_status: ReviewStatus;
+  review_message?: string;
+}
+
+/**
+ * `progress` / `queue_position` while running (where the provider reports them), `canceled` once canceled, and
+ * the content review's status (with its message when held or refused).
+ */
 function addLiveFields(
-  data: { progress?: number; queue_position?: number; canceled?: true },
-  t: { status: string; progress: number | null; queuePosition: number | null; canceled: boolean },
-) {
+  data: Omit<LiveFields, 'review_status'> & { review_status?: ReviewStatus },
+  t: { status: string; progress: number | null; queuePosition: number | null; canceled: boolean; reviewStatus: string; reviewMessage: string | null },
+): asserts data is LiveFields {
   if (t.status === 'processing') {
     if (t.progress !== null) data.progress = t.progress;
     if (t.queuePosition !== null) data.queue_position = t.queuePosition;
   }
   if (t.canceled) data.canceled = true;
+  data.review_status = t.reviewStatus as ReviewStatus;
+  if (t.reviewMessage) data.review_message = t.reviewMessage;
 }
 
 /** Where a task's result is stored (storage key) and served (result_url): built here, not by the queue. */
@@ -274,12 +339,14 @@ export async function history(d: GenerationDeps, user: AuthUser) {
       progress: tasks.progress,
       queuePosition: tasks.queuePosition,
       canceled: tasks.canceled,
+      reviewStatus: tasks.reviewStatus,
+      reviewMessage: tasks.reviewMessage,
     })
     .from(tasks)
     .where(and(eq(tasks.userId, user.id), eq(tasks.hidden, false)))
     .orderBy(asc(tasks.createdAt), asc(tasks.id));
   return rows.map((r) => {
-    const item: Record<string, unknown> & { progress?: number; queue_position?: number; canceled?: true } = {
+    const item: Record<string, unknown> & Omit<LiveFields, 'review_status'> & { review_status?: ReviewStatus } = {
       task_id: r.id,
       created_at: isoUtc(r.createdAt),
       type: r.type,
@@ -322,7 +389,7 @@ export async function findOwnResult(d: GenerationDeps, userId: number, name: str
   const m = /^(task_[0-9a-f]{20})\.(png|jpg|webp|gif|mp4|webm|mov)$/.exec(name);
   if (!m) throw notFound();
   const task = await ownTask(d, userId, m[1]);
-  if (!task || task.status !== 'completed' || !task.resultKey || task.resultUrl !== `/generated_outputs/${name}`) {
+  if (!task || task.status !== 'completed' || task.reviewStatus !== 'approved' || !task.resultKey || task.resultUrl !== `/generated_outputs/${name}`) {
     throw notFound();
   }
   const object = await openObject(d.storage, task.resultKey);

@@ -8,6 +8,10 @@ COPY . .
 RUN bun run build /out/aigc-server
 
 FROM debian:bookworm-slim
+# ffmpeg is needed only when t2v/i2v are routed to a remote provider with AIGC_LABEL=full or MODERATION=openai
+# (README "Content safety and labelling"): docker build --build-arg WITH_FFMPEG=1 .
+ARG WITH_FFMPEG=0
+RUN if [ "$WITH_FFMPEG" = 1 ]; then apt-get update && apt-get install -y --no-install-recommends ffmpeg && rm -rf /var/lib/apt/lists/*; fi
 RUN useradd --system --uid 10001 --home-dir /data aigc && mkdir -p /data && chown aigc /data
 COPY --from=build /out/aigc-server /usr/local/bin/aigc-server
 USER aigc

@@ -11,21 +11,8 @@ const XMP_KEYWORD = 'XML:com.adobe.xmp';
 /** Ceiling for a compressed iTXt's inflated size (a zip bomb must not allocate gigabytes). */
 const MAX_INFLATED = 16 << 20;
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-export function crc32(buf: Uint8Array, start = 0, end = buf.length): number {
-  let c = 0xffffffff;
-  for (let i = start; i < end; i++) c = CRC_TABLE[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
+/** CRC-32 of buf[start, end) (PNG chunk checksums), by the runtime's native implementation. */
+export const crc32 = (buf: Uint8Array, start = 0, end = buf.length): number => Bun.hash.crc32(buf.subarray(start, end));
 
 const be32 = (b: Uint8Array, o: number) => ((b[o]! << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) >>> 0;
 

@@ -4,21 +4,8 @@
 
 import type { RGBAImage } from '../../media/types';
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-function crc32(buf: Uint8Array, start: number, end: number): number {
-  let c = 0xffffffff;
-  for (let i = start; i < end; i++) c = CRC_TABLE[(c ^ buf[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
+/** CRC-32 of buf[start, end) (PNG chunk checksums), by the runtime's native implementation. */
+const crc32 = (buf: Uint8Array, start = 0, end = buf.length): number => Bun.hash.crc32(buf.subarray(start, end));
 
 function adler32(buf: Uint8Array): number {
   let a = 1;

@@ -10,6 +10,7 @@
 // `reviewWord` (default "brawl") scores `violence` 0.62 without being flagged; a mostly red image (blood) is
 // flagged `violence/graphic` (0.91). `down` makes every request answer 503, or hang until the client gives up.
 // Every request is recorded.
+import { openaiAuthError, openaiError } from './openai-errors';
 import { decodeImage } from '../../src/media';
 
 export interface RecordedModeration {
@@ -57,8 +58,6 @@ const MODELS = new Map([
   ['text-moderation-stable', 'text-moderation-007'],
 ]);
 
-const err = (status: number, message: string, type: string, code: string | null, param: string | null = null, headers: Record<string, string> = {}) =>
-  Response.json({ error: { message, type, param, code } }, { status, headers });
 
 /** Share of pixels that are clearly red. */
 async function redShare(url: string): Promise<number | null> {
@@ -83,20 +82,7 @@ export async function startFakeModeration(o: { apiKey?: string } = {}): Promise<
   const failures: { kind: '429' | '500'; times: number; retryAfter: string }[] = [];
   let seq = 0;
 
-  const authError = (auth: string | null) => {
-    if (!auth) {
-      return err(
-        401,
-        "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with blank username) if you're accessing the API from your browser and are prompted for a username and password. You can obtain an API key from https://platform.openai.com/account/api-keys.",
-        'invalid_request_error',
-        null,
-      );
-    }
-    const given = auth.replace(/^Bearer\s+/i, '');
-    if (given === apiKey) return null;
-    const masked = given.length > 8 ? `${given.slice(0, 6)}${'*'.repeat(8)}${given.slice(-4)}` : '***';
-    return err(401, `Incorrect API key provided: ${masked}. You can find your API key at https://platform.openai.com/account/api-keys.`, 'invalid_request_error', 'invalid_api_key');
-  };
+  const authError = (auth: string | null) => openaiAuthError(auth, apiKey);
 
   /** One result for one input: its texts and its image URLs. */
   async function classify(texts: string[], images: string[]): Promise<Record<string, unknown> | Response> {
@@ -117,7 +103,7 @@ export async function startFakeModeration(o: { apiKey?: string } = {}): Promise<
     }
     for (const url of images) {
       const share = await redShare(url);
-      if (share === null) return err(400, 'Invalid image URL or data: the image could not be decoded.', 'invalid_request_error', 'invalid_image', 'input');
+      if (share === null) return openaiError(400, 'Invalid image URL or data: the image could not be decoded.', 'invalid_request_error', 'invalid_image', 'input');
       if (share >= 0.5) {
         categories['violence/graphic'] = true;
         scores['violence/graphic'] = Math.max(scores['violence/graphic'], 0.91);
@@ -128,13 +114,13 @@ export async function startFakeModeration(o: { apiKey?: string } = {}): Promise<
 
   async function moderations(body: RecordedModeration['body']): Promise<Response> {
     if (!body) {
-      return err(400, "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.", 'invalid_request_error', null);
+      return openaiError(400, "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.", 'invalid_request_error', null);
     }
     const asked = typeof body.model === 'string' ? body.model : 'omni-moderation-latest';
     const model = MODELS.get(asked);
-    if (!model) return err(404, `The model \`${asked}\` does not exist or you do not have access to it.`, 'invalid_request_error', 'model_not_found');
+    if (!model) return openaiError(404, `The model \`${asked}\` does not exist or you do not have access to it.`, 'invalid_request_error', 'model_not_found');
     const input = body.input;
-    if (input === undefined || input === null || input === '') return err(400, "Missing required parameter: 'input'.", 'invalid_request_error', 'missing_required_parameter', 'input');
+    if (input === undefined || input === null || input === '') return openaiError(400, "Missing required parameter: 'input'.", 'invalid_request_error', 'missing_required_parameter', 'input');
     // inputs: a string; an array of strings (one result each); an array of parts (one result)
     const groups: { texts: string[]; images: string[] }[] = [];
     if (typeof input === 'string') groups.push({ texts: [input], images: [] });
@@ -144,15 +130,15 @@ export async function startFakeModeration(o: { apiKey?: string } = {}): Promise<
       for (const part of input as Record<string, any>[]) {
         if (part?.type === 'text' && typeof part.text === 'string') g.texts.push(part.text);
         else if (part?.type === 'image_url' && typeof part.image_url?.url === 'string') g.images.push(part.image_url.url);
-        else return err(400, "Invalid value for 'input': expected a string, an array of strings, or an array of text and image_url objects.", 'invalid_request_error', 'invalid_value', 'input');
+        else return openaiError(400, "Invalid value for 'input': expected a string, an array of strings, or an array of text and image_url objects.", 'invalid_request_error', 'invalid_value', 'input');
       }
       groups.push(g);
     } else {
-      return err(400, "Invalid type for 'input': expected a string or an array.", 'invalid_request_error', 'invalid_type', 'input');
+      return openaiError(400, "Invalid type for 'input': expected a string or an array.", 'invalid_request_error', 'invalid_type', 'input');
     }
     const images = groups.reduce((n, g) => n + g.images.length, 0);
-    if (images > 0 && !asked.startsWith('omni-')) return err(400, `Model ${asked} does not support image inputs.`, 'invalid_request_error', 'invalid_value', 'input');
-    if (images > 1) return err(400, `Number of images (${images}) exceeds maximum of 1`, 'invalid_request_error', 'too_many_images', 'input');
+    if (images > 0 && !asked.startsWith('omni-')) return openaiError(400, `Model ${asked} does not support image inputs.`, 'invalid_request_error', 'invalid_value', 'input');
+    if (images > 1) return openaiError(400, `Number of images (${images}) exceeds maximum of 1`, 'invalid_request_error', 'too_many_images', 'input');
     const results: Record<string, unknown>[] = [];
     for (const g of groups) {
       const r = await classify(g.texts, g.images);
@@ -182,7 +168,7 @@ export async function startFakeModeration(o: { apiKey?: string } = {}): Promise<
         await new Promise<void>((resolve) => req.signal.addEventListener('abort', () => resolve(), { once: true }));
         return new Response(null, { status: 499 });
       }
-      if (fake.down === '503') return err(503, 'The server is overloaded or not ready yet.', 'server_error', null);
+      if (fake.down === '503') return openaiError(503, 'The server is overloaded or not ready yet.', 'server_error', null);
 
       const denied = authError(req.headers.get('authorization'));
       if (denied) return denied;
@@ -191,7 +177,7 @@ export async function startFakeModeration(o: { apiKey?: string } = {}): Promise<
       if (f) {
         if (--f.times <= 0) failures.shift();
         if (f.kind === '429') {
-          return err(
+          return openaiError(
             429,
             'Rate limit reached for omni-moderation-latest in organization org-fake on requests per min (RPM): Limit 500, Used 500, Requested 1. Please try again in 120ms. Visit https://platform.openai.com/account/rate-limits to learn more.',
             'requests',
@@ -200,11 +186,11 @@ export async function startFakeModeration(o: { apiKey?: string } = {}): Promise<
             { 'retry-after': f.retryAfter, 'x-ratelimit-limit-requests': '500', 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '120ms' },
           );
         }
-        return err(500, 'The server had an error while processing your request. Sorry about that!', 'server_error', null);
+        return openaiError(500, 'The server had an error while processing your request. Sorry about that!', 'server_error', null);
       }
 
       if (req.method === 'POST' && u.pathname === '/v1/moderations') return moderations(body);
-      return err(404, `Invalid URL (${req.method} ${u.pathname})`, 'invalid_request_error', null);
+      return openaiError(404, `Invalid URL (${req.method} ${u.pathname})`, 'invalid_request_error', null);
     },
   });
 

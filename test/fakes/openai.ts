@@ -8,6 +8,7 @@
 // the safety system blocks is 400 moderation_blocked (gpt-image / sora) or content_policy_violation (dall-e).
 // Image links (dall-e style `url` answers) are signed storage links that expire (403 AuthenticationFailed XML,
 // as Azure Blob Storage answers); video content expires at `expires_at` (404). Every request is recorded.
+import { openaiAuthError, openaiError } from './openai-errors';
 import { encodePng, runLocalEngine } from '../../src/engine/local';
 import { probeImageSize } from '../../src/media';
 
@@ -71,8 +72,6 @@ export interface FakeOpenAI {
   stop(): Promise<void>;
 }
 
-const err = (status: number, message: string, type: string, code: string | null, param: string | null = null, headers: Record<string, string> = {}) =>
-  Response.json({ error: { message, type, param, code } }, { status, headers });
 
 const IMAGE_SIZES: [RegExp, string[]][] = [
   [/^dall-e-2/, ['256x256', '512x512', '1024x1024']],
@@ -130,21 +129,7 @@ export async function startFakeOpenAI(o: { apiKey?: string } = {}): Promise<Fake
     return { fields, files };
   }
 
-  const authError = (auth: string | null) => {
-    if (!auth) {
-      return err(
-        401,
-        "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with blank username) if you're accessing the API from your browser and are prompted for a username and password. You can obtain an API key from https://platform.openai.com/account/api-keys.",
-        'invalid_request_error',
-        null,
-      );
-    }
-    const given = auth.replace(/^Bearer\s+/i, '');
-    if (given === apiKey) return null;
-    // OpenAI quotes the start and end of the wrong key
-    const masked = given.length > 8 ? `${given.slice(0, 6)}${'*'.repeat(8)}${given.slice(-4)}` : '***';
-    return err(401, `Incorrect API key provided: ${masked}. You can find your API key at https://platform.openai.com/account/api-keys.`, 'invalid_request_error', 'invalid_api_key');
-  };
+  const authError = (auth: string | null) => openaiAuthError(auth, apiKey);
 
   const videoJson = (v: FakeVideo) => ({
     id: v.id,
@@ -166,24 +151,24 @@ export async function startFakeOpenAI(o: { apiKey?: string } = {}): Promise<Fake
 
   async function images(endpoint: 'generations' | 'edits', r: RecordedRequest, origin: string): Promise<Response> {
     const f = r.fields;
-    if (f.__invalid) return err(400, "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.", 'invalid_request_error', null);
+    if (f.__invalid) return openaiError(400, "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.", 'invalid_request_error', null);
     const model = typeof f.model === 'string' ? f.model : 'dall-e-2';
     const prompt = f.prompt;
-    if (typeof prompt !== 'string' || prompt === '') return err(400, "Missing required parameter: 'prompt'.", 'invalid_request_error', 'missing_required_parameter', 'prompt');
-    if (endpoint === 'edits' && !r.files.image && !r.files['image[]']) return err(400, "Missing required parameter: 'image'.", 'invalid_request_error', 'missing_required_parameter', 'image');
-    if (model.startsWith('gpt-image') && 'response_format' in f) return err(400, "Unknown parameter: 'response_format'.", 'invalid_request_error', 'unknown_parameter', 'response_format');
+    if (typeof prompt !== 'string' || prompt === '') return openaiError(400, "Missing required parameter: 'prompt'.", 'invalid_request_error', 'missing_required_parameter', 'prompt');
+    if (endpoint === 'edits' && !r.files.image && !r.files['image[]']) return openaiError(400, "Missing required parameter: 'image'.", 'invalid_request_error', 'missing_required_parameter', 'image');
+    if (model.startsWith('gpt-image') && 'response_format' in f) return openaiError(400, "Unknown parameter: 'response_format'.", 'invalid_request_error', 'unknown_parameter', 'response_format');
     const sizes = sizesOf(IMAGE_SIZES, model);
     if (f.size !== undefined && sizes && !sizes.includes(String(f.size))) {
-      return err(400, `Invalid value: '${f.size}'. Supported values are: ${listValues(sizes)}.`, 'invalid_request_error', 'invalid_value', 'size');
+      return openaiError(400, `Invalid value: '${f.size}'. Supported values are: ${listValues(sizes)}.`, 'invalid_request_error', 'invalid_value', 'size');
     }
     if (model.startsWith('gpt-image') && f.quality !== undefined && !['low', 'medium', 'high', 'auto'].includes(String(f.quality))) {
-      return err(400, `Invalid value: '${f.quality}'. Supported values are: 'low', 'medium', 'high', and 'auto'.`, 'invalid_request_error', 'invalid_value', 'quality');
+      return openaiError(400, `Invalid value: '${f.quality}'. Supported values are: 'low', 'medium', 'high', and 'auto'.`, 'invalid_request_error', 'invalid_value', 'quality');
     }
     if (fake.imageDelayMs) await Bun.sleep(fake.imageDelayMs);
     if (refused(prompt)) {
       return model.startsWith('dall-e')
-        ? err(400, 'Your request was rejected as a result of our safety system. Your prompt may contain text that is not allowed by our safety system.', 'invalid_request_error', 'content_policy_violation')
-        : err(400, 'Your request was rejected by the safety system. If you believe this is an error, contact us at help.openai.com and include the request ID req_0123456789abcdef.', 'image_generation_user_error', 'moderation_blocked');
+        ? openaiError(400, 'Your request was rejected as a result of our safety system. Your prompt may contain text that is not allowed by our safety system.', 'invalid_request_error', 'content_policy_violation')
+        : openaiError(400, 'Your request was rejected by the safety system. If you believe this is an error, contact us at help.openai.com and include the request ID req_0123456789abcdef.', 'image_generation_user_error', 'moderation_blocked');
     }
     const png = await fakePng(++seq);
     fake.imagesByPrompt.set(prompt, png);
@@ -211,19 +196,19 @@ export async function startFakeOpenAI(o: { apiKey?: string } = {}): Promise<Fake
     const f = r.fields;
     const model = typeof f.model === 'string' ? f.model : 'sora-2';
     const prompt = f.prompt;
-    if (typeof prompt !== 'string' || prompt === '') return err(400, "Missing required parameter: 'prompt'.", 'invalid_request_error', 'missing_required_parameter', 'prompt');
+    if (typeof prompt !== 'string' || prompt === '') return openaiError(400, "Missing required parameter: 'prompt'.", 'invalid_request_error', 'missing_required_parameter', 'prompt');
     const sizes = sizesOf(SORA_SIZES, model);
     const size = typeof f.size === 'string' ? f.size : '720x1280';
-    if (sizes && !sizes.includes(size)) return err(400, `Invalid value: '${size}'. Supported values are: ${listValues(sizes)}.`, 'invalid_request_error', 'invalid_value', 'size');
+    if (sizes && !sizes.includes(size)) return openaiError(400, `Invalid value: '${size}'. Supported values are: ${listValues(sizes)}.`, 'invalid_request_error', 'invalid_value', 'size');
     const seconds = f.seconds === undefined ? '4' : String(f.seconds);
-    if (sizes && !['4', '8', '12'].includes(seconds)) return err(400, `Invalid value: '${seconds}'. Supported values are: '4', '8', and '12'.`, 'invalid_request_error', 'invalid_value', 'seconds');
+    if (sizes && !['4', '8', '12'].includes(seconds)) return openaiError(400, `Invalid value: '${seconds}'. Supported values are: '4', '8', and '12'.`, 'invalid_request_error', 'invalid_value', 'seconds');
     const ref = r.files.input_reference;
     if (ref && sizes) {
       const [w, h] = size.split('x').map(Number);
       const got = probeImageSize(ref.bytes);
-      if (got.width !== w || got.height !== h) return err(400, 'Inpaint image must match the requested width and height', 'invalid_request_error', null);
+      if (got.width !== w || got.height !== h) return openaiError(400, 'Inpaint image must match the requested width and height', 'invalid_request_error', null);
     }
-    if (refused(prompt)) return err(400, 'Your request was blocked by our moderation system.', 'invalid_request_error', 'moderation_blocked');
+    if (refused(prompt)) return openaiError(400, 'Your request was blocked by our moderation system.', 'invalid_request_error', 'moderation_blocked');
     const v: FakeVideo = {
       id: `video_${crypto.randomUUID().replace(/-/g, '')}`,
       model,
@@ -302,7 +287,7 @@ export async function startFakeOpenAI(o: { apiKey?: string } = {}): Promise<Fake
       if (f) {
         if (--f.times <= 0) failures.splice(failures.indexOf(f), 1);
         if (f.kind === '429') {
-          return err(
+          return openaiError(
             429,
             'Rate limit reached for gpt-image-1 in organization org-fake on images per minute (IPM): Limit 5, Used 5, Requested 1. Please try again in 1s. Visit https://platform.openai.com/account/rate-limits to learn more.',
             'requests',
@@ -311,7 +296,7 @@ export async function startFakeOpenAI(o: { apiKey?: string } = {}): Promise<Fake
             { 'retry-after': '1', 'x-ratelimit-limit-requests': '5', 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '1s' },
           );
         }
-        return err(500, 'The server had an error while processing your request. Sorry about that!', 'server_error', null);
+        return openaiError(500, 'The server had an error while processing your request. Sorry about that!', 'server_error', null);
       }
 
       if (line === 'POST /v1/images/generations') return images('generations', r, u.origin);
@@ -320,14 +305,14 @@ export async function startFakeOpenAI(o: { apiKey?: string } = {}): Promise<Fake
       const m = /^\/v1\/videos\/([^/]+)(\/content)?$/.exec(u.pathname);
       if (m) {
         const v = fake.videos.get(decodeURIComponent(m[1]));
-        const notFound = () => err(404, `Video with id '${m[1]}' not found.`, 'invalid_request_error', null, 'video_id');
+        const notFound = () => openaiError(404, `Video with id '${m[1]}' not found.`, 'invalid_request_error', null, 'video_id');
         if (!v || v.deleted) return notFound();
         if (req.method === 'GET' && !m[2]) {
           advance(v);
           return Response.json(videoJson(v));
         }
         if (req.method === 'GET' && m[2]) {
-          if (v.status !== 'completed') return err(400, 'Video is not ready yet, use GET /v1/videos/{video_id} to check status.', 'invalid_request_error', null);
+          if (v.status !== 'completed') return openaiError(400, 'Video is not ready yet, use GET /v1/videos/{video_id} to check status.', 'invalid_request_error', null);
           if (v.expiresMs !== null && Date.now() > v.expiresMs) return notFound();
           return new Response(fake.mp4, { headers: { 'content-type': 'video/mp4' } });
         }
@@ -336,7 +321,7 @@ export async function startFakeOpenAI(o: { apiKey?: string } = {}): Promise<Fake
           return Response.json({ id: v.id, object: 'video.deleted', deleted: true });
         }
       }
-      return err(404, `Invalid URL (${req.method} ${u.pathname})`, 'invalid_request_error', null);
+      return openaiError(404, `Invalid URL (${req.method} ${u.pathname})`, 'invalid_request_error', null);
     },
   });
 

@@ -13,7 +13,7 @@ if (!oldBin || !newBin) {
 const ROUNDS = Number(roundsArg ?? 5);
 
 async function target(name: string, bin: string, databaseUrl: string) {
-  const server = await start(name, [bin], { DATA_DIR: mkdtempSync(join(WORK, `${name}-`)), JWT_SECRET: SECRET, DATABASE_URL: databaseUrl }, '/readyz');
+  const server = await start(name, [bin], { DATA_DIR: mkdtempSync(join(WORK, `${name}-`)), JWT_SECRET: SECRET, DATABASE_URL: databaseUrl, USER_MAX_ACTIVE_TASKS: '0' }, '/readyz');
   const u = await newUser(server.base, name.replace(/\W/g, '').slice(0, 6));
   const { task_id } = await api(server.base, 'POST', '/api/v1/generation', { type: 't2i', prompt: 'poll', parameters: { width: 64, height: 64 } }, u.token);
   for (;;) {

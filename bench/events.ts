@@ -153,7 +153,7 @@ async function main() {
   const databaseUrl = await scratchDb('events');
   const dataDir = mkdtempSync(join(WORK, 'events-'));
   const cmd = SOURCE ? [process.execPath, join(ROOT, 'src', 'index.ts')] : [BIN_PATH ?? BIN];
-  const server = await start('events-api', cmd, { DATA_DIR: dataDir, JWT_SECRET: SECRET, DATABASE_URL: databaseUrl, ROLE: 'api' }, '/readyz');
+  const server = await start('events-api', cmd, { DATA_DIR: dataDir, JWT_SECRET: SECRET, DATABASE_URL: databaseUrl, ROLE: 'api', USER_MAX_ACTIVE_TASKS: '0' }, '/readyz');
   const worker = await openDatabase({ kind: 'postgres', url: databaseUrl, max: WORKER_CONNECTIONS });
   const { hostname, port } = new URL(server.base);
   try {

@@ -104,7 +104,7 @@ export const project = (name: string, dataDir: string, databaseUrl?: string) =>
   start(
     name,
     [BIN],
-    { DATA_DIR: dataDir, JWT_SECRET: SECRET, ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { DATABASE_URL: '' }) },
+    { DATA_DIR: dataDir, JWT_SECRET: SECRET, USER_MAX_ACTIVE_TASKS: '0', ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { DATABASE_URL: '' }) },
     '/readyz',
   );
 

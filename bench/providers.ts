@@ -51,6 +51,9 @@ async function measure(mode: 'postgres' | 'embedded') {
       JWT_SECRET: SECRET,
       DATABASE_URL: databaseUrl,
       GENERATION_ROUTES: 't2i=openai,t2v=openai',
+      USER_MAX_ACTIVE_TASKS: '0',
+      // remote videos get the visible AI mark through ffmpeg (the devDependency's static build)
+      FFMPEG_PATH: (require('@ffmpeg-installer/ffmpeg') as { path: string }).path,
       OPENAI_BASE_URL: fake.baseUrl,
       OPENAI_API_KEY: fake.apiKey,
       OPENAI_CONCURRENCY: '256',

@@ -14,7 +14,7 @@ const ROUNDS = QUICK ? 2 : 5;
 const SECONDS = QUICK ? 3 : 5;
 
 async function target(name: string, env: Record<string, string>) {
-  const server = await start(name, [BIN], { DATA_DIR: mkdtempSync(join(WORK, `${name}-`)), JWT_SECRET: SECRET, DATABASE_URL: await scratchDb(name), ...env }, '/readyz');
+  const server = await start(name, [BIN], { DATA_DIR: mkdtempSync(join(WORK, `${name}-`)), JWT_SECRET: SECRET, DATABASE_URL: await scratchDb(name), USER_MAX_ACTIVE_TASKS: '0', ...env }, '/readyz');
   const u = await newUser(server.base, name.slice(0, 4));
   const { task_id } = await api(server.base, 'POST', '/api/v1/generation', { type: 't2v', prompt: 'ocean waves', parameters: { width: 512, height: 512, duration: 4, seed: 7 } }, u.token);
   let url = '';

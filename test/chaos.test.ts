@@ -49,6 +49,8 @@ async function startServer(): Promise<Server> {
       DATA_DIR: dataDir,
       JWT_SECRET,
       WORKERS: '2',
+      // one user queues 10 tasks here: the per-user limit (USER_MAX_ACTIVE_TASKS, default 4) is not the subject
+      USER_MAX_ACTIVE_TASKS: '0',
       TASK_LEASE: '2',
       // empty ⇒ the embedded PGlite in DATA_DIR/pg
       DATABASE_URL,

@@ -114,6 +114,7 @@ function instanceEnv(role: Instance['role'], port: number, dataDir: string): Rec
     FORGOT_PER_IP_PER_MINUTE: '3',
     WORKERS: '1',
     TASK_POLL: '1s',
+    USER_MAX_ACTIVE_TASKS: '0',
   };
 }
 

@@ -1,11 +1,13 @@
 import { sql } from 'drizzle-orm';
 import {
+  bigint,
   boolean,
   check,
   index,
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   serial,
   text,
   timestamp,
@@ -162,6 +164,12 @@ export const tasks = pgTable(
     attempts: integer('attempts').notNull().default(0),
     /** set while a worker holds the task; an expired lease means its worker died */
     leaseUntil: ts('lease_until'),
+    /**
+     * Its place in the round-robin queue (issue 14), set when it is queued: one past its user's latest task still
+     * processing, but never later than just before the head of the queue — so a user's first waiting task goes next,
+     * and a user's n-th waiting task waits for n rounds. The queue is served in (fair_seq, created_at, id) order.
+     */
+    fairSeq: bigint('fair_seq', { mode: 'number' }).notNull().default(0),
     /** the provider that runs the task (src/providers), set when it is claimed */
     provider: text('provider'),
     /** the provider's job state (e.g. its job id), stored before the first poll so that a restart resumes it */
@@ -194,6 +202,9 @@ export const tasks = pgTable(
     index('tasks_user_created_idx').on(t.userId, t.createdAt, t.id),
     index('tasks_queue_idx').on(t.createdAt).where(sql`${t.status} = 'processing'`),
     index('tasks_user_result_idx').on(t.userId, t.resultUrl),
+    // fair use (issue 14): the round-robin queue's order, and each user's tasks in processing (USER_MAX_ACTIVE_TASKS)
+    index('tasks_fair_queue_idx').on(t.fairSeq, t.createdAt, t.id).where(sql`${t.status} = 'processing' and ${t.leaseUntil} is null`),
+    index('tasks_user_active_idx').on(t.userId, t.fairSeq).where(sql`${t.status} = 'processing'`),
     check('tasks_status_check', sql`${t.status} in ('processing', 'completed', 'failed')`),
     check('tasks_type_check', sql`${t.type} in ('t2i', 'i2i', 't2v', 'i2v')`),
     check('tasks_review_status_check', sql`${t.reviewStatus} in ('pending', 'approved', 'rejected')`),
@@ -229,4 +240,27 @@ export const moderationVerdicts = pgTable(
     createdAt: ts('created_at').notNull(),
   },
   (t) => [index('moderation_verdicts_task_idx').on(t.taskId), index('moderation_verdicts_created_idx').on(t.createdAt)],
+);
+
+/**
+ * Answers given to requests that carried an `Idempotency-Key` (issue 14), kept 24 h: the same key from the same
+ * user with the same body gets the stored answer again instead of doing the work twice. Only successful answers
+ * are stored, in the same transaction as the work; expired rows are deleted by housekeeping.
+ */
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    userId: integer('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    key: text('key').notNull(),
+    /** which endpoint answered (a key names one request, so another route with it is a different request) */
+    route: text('route').notNull(),
+    /** sha-256 (hex) of the request body as canonical JSON */
+    bodySha256: text('body_sha256').notNull(),
+    /** the `data` of the stored answer */
+    response: jsonb('response').notNull(),
+    createdAt: ts('created_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.key] }), index('idempotency_keys_created_idx').on(t.createdAt)],
 );

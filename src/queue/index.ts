@@ -49,14 +49,35 @@ export interface Owned {
 
 const owned = (o: Owned) => and(eq(tasks.id, o.id), eq(tasks.attempts, o.attempt), eq(tasks.status, 'processing'));
 
-/** Takes the oldest queued task of one of `types`, if any, with a lease until `leaseUntil`. */
+/**
+ * The queue place of a task that `userId` queues now (issue 14), as SQL for the INSERT: one past the user's latest
+ * task still processing, but no later than just before the head of the queue (the lowest fair_seq waiting). A user
+ * with nothing waiting therefore goes next; one who queues 50 at once takes the next 50 rounds, and anyone who
+ * queues meanwhile is served between them. Only the difference to the head matters; an empty queue starts at 0.
+ * Run it under the user's task lock (two of one user's tasks must not get the same place).
+ */
+export function fairSeqOf(userId: number) {
+  return sql`coalesce(greatest(
+    (select max(u.fair_seq) + 1 from ${tasks} u where u.user_id = ${userId} and u.status = 'processing'),
+    (select min(q.fair_seq) - 1 from ${tasks} q where q.status = 'processing' and q.lease_until is null)
+  ), 0)`;
+}
+
+/**
+ * Takes the next queued task of one of `types`, with a lease until `leaseUntil`. Users are served round-robin
+ * (issue 14): the queue's order is (fair_seq, created_at, id), and fair_seq, given when a task is queued
+ * (`fairSeqOf`), puts a user's first waiting task next and their n-th waiting task n rounds back, so one user's
+ * thousand queued tasks do not starve another user's first one. One statement reading the partial index
+ * tasks_fair_queue_idx in order (as cheap as first-in-first-out, with or without planner statistics); FOR UPDATE
+ * SKIP LOCKED lets several instances claim at once.
+ */
 export async function claim(db: Db, types: readonly TaskType[], leaseUntil: Date): Promise<ClaimedTask | null> {
   if (types.length === 0) return null;
   const next = db
     .select({ id: tasks.id })
     .from(tasks)
     .where(and(eq(tasks.status, 'processing'), isNull(tasks.leaseUntil), inArray(tasks.type, [...types])))
-    .orderBy(asc(tasks.createdAt), asc(tasks.id))
+    .orderBy(asc(tasks.fairSeq), asc(tasks.createdAt), asc(tasks.id))
     .limit(1)
     .for('update', { skipLocked: true });
   const [t] = await db

@@ -1,15 +1,187 @@
-/** Minimal line logger; tests pass a silent one. */
+// The process's logger (issue 14): pino underneath, one JSON object per line (LOG_FORMAT=json) or a readable line
+// (LOG_FORMAT=pretty), filtered by LOG_LEVEL. The rest of the code sees only the small Logger interface below, so
+// tests pass silentLogger or a recording one. Two things are added to every line here, whoever writes it:
+// - the request it is about (`reqId`, and `userId` once known), from the request context that src/http/access-log.ts
+//   opens around each request (AsyncLocalStorage, so no caller has to pass it along);
+// - redaction: configured secrets by value, and anything that looks like a credential by pattern (bearer tokens,
+//   JWTs, `sk-…` provider keys, passwords in URLs or `password=…`), in messages, error stacks and fields alike.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import pino from 'pino';
+import type { LogFormat, LogLevel } from './ops/observability-config';
+
+/** Structured fields of one line (JSON keys; `key=value` in the pretty format). */
+export type LogFields = Record<string, unknown>;
+
+/** Minimal line logger; tests pass a silent or a recording one. */
 export interface Logger {
-  info(msg: string): void;
-  warn(msg: string): void;
+  info(msg: string, fields?: LogFields): void;
+  warn(msg: string, fields?: LogFields): void;
   error(msg: string, err?: unknown): void;
+  /** detail written only at LOG_LEVEL=debug or trace; loggers for tests may leave it out */
+  debug?(msg: string, fields?: LogFields): void;
 }
 
+/** What every line written while a request is handled says about it. */
+export interface LogContext {
+  readonly reqId: string;
+  /** the authenticated user, once the route has resolved it */
+  readonly userId?: number;
+  /** the response has been handed over: lines written later (timers, streams, work the request woke) are not its own */
+  readonly ended?: boolean;
+}
+
+const contexts = new AsyncLocalStorage<LogContext>();
+
+/** Runs `fn` (and everything it starts) inside `ctx`: its log lines carry the request's id. */
+export const runWithLogContext = <T>(ctx: LogContext, fn: () => T): T => contexts.run(ctx, fn);
+
+/** The context of the request being handled, if any. */
+export function currentLogContext(): LogContext | undefined {
+  const c = contexts.getStore();
+  return c && !c.ended ? c : undefined;
+}
+
+const REDACTED = '[redacted]';
+
+/** Credentials recognised by their shape, wherever they appear in a line. */
+const PATTERNS: [RegExp, string][] = [
+  // Authorization header values: `Bearer <token>`, `Basic <b64>`, fal's `Key <id>:<secret>`
+  [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/:=-]{8,}/gi, `$1 ${REDACTED}`],
+  [/\bKey\s+[A-Za-z0-9_-]{6,}:[A-Za-z0-9_-]{6,}/g, `Key ${REDACTED}`],
+  // JWTs (header.payload.signature, base64url, the header always starts with `{"` = eyJ)
+  [/\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g, REDACTED],
+  // provider API keys: OpenAI / DashScope / Anthropic style `sk-…`, Replicate `r8_…`
+  [/\bsk-[A-Za-z0-9_-]{8,}/g, `sk-${REDACTED}`],
+  [/\br8_[A-Za-z0-9]{16,}/g, `r8_${REDACTED}`],
+  // the password of a URL: scheme://user:password@host
+  [/\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@"']*:)[^\s@/"']+@/gi, `$1${REDACTED}@`],
+  // `password=…`, `token: …`, `"secret":"…"` and the like in free text
+  [
+    /\b((?:new_|old_)?password|passwd|secret|secret_?key|access_?key|api_?key|(?:access_|refresh_|reset_)?token|reset_?code|verification_?code)(\\?["']?\s*[=:]\s*\\?["']?)[^\s"'\\&,;}]+/gi,
+    `$1$2${REDACTED}`,
+  ],
+];
+
+/** Secret values shorter than this are not searched for by value (too many false matches). */
+const MIN_SECRET = 8;
+
+/** `text` with every known secret value and every credential-looking string replaced by `[redacted]`. */
+export function scrubSecrets(text: string, secrets: readonly string[] = []): string {
+  let out = text;
+  for (const s of secrets) if (s.length >= MIN_SECRET && out.includes(s)) out = out.split(s).join(REDACTED);
+  for (const [re, to] of PATTERNS) out = out.replace(re, to);
+  return out;
+}
+
+/** A copy of a log object with every string scrubbed (Errors are left to the `err` serializer). */
+function scrubDeep(value: unknown, secrets: readonly string[], depth = 0): unknown {
+  if (typeof value === 'string') return scrubSecrets(value, secrets);
+  if (value === null || typeof value !== 'object' || value instanceof Error || depth > 8) return value;
+  if (Array.isArray(value)) return value.map((v) => scrubDeep(v, secrets, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = scrubDeep(v, secrets, depth + 1);
+  return out;
+}
+
+/** Field names whose values are never written, at the top level or one level down (pino `redact`). */
+const SECRET_KEYS = [
+  'password', 'new_password', 'old_password', 'newPassword', 'oldPassword', 'token', 'authorization', 'cookie',
+  'apiKey', 'api_key', 'secret', 'secretKey', 'secretAccessKey', 'accessKey', 'resetCode', 'reset_code',
+];
+export const REDACT_PATHS = [...SECRET_KEYS, ...SECRET_KEYS.map((k) => `*.${k}`), 'headers.authorization', '*.headers.authorization'];
+
+export interface LoggerOptions {
+  format: LogFormat;
+  level: LogLevel;
+  /** values never to be written (JWT_SECRET, provider keys…): see secretsOf in src/ops/observability.ts */
+  secrets?: readonly string[];
+  /** where lines go (each ends with a newline); default stdout, written synchronously so none is lost on exit */
+  write?: (line: string) => void;
+}
+
+const LEVEL_WIDTH = 5;
+
+/** One JSON line of pino as a readable line: `time LEVEL message key=value …`, then an error's stack indented. */
+export function prettyLine(json: string): string {
+  let o: Record<string, unknown>;
+  try {
+    o = JSON.parse(json);
+  } catch {
+    return json;
+  }
+  const { time, level, msg, err, pid: _pid, hostname: _host, ...rest } = o;
+  const fields = Object.entries(rest)
+    .map(([k, v]) => `${k}=${typeof v === 'string' && !/[\s"=]/.test(v) ? v : JSON.stringify(v)}`)
+    .join(' ');
+  let line = `${time} ${String(level).toUpperCase().padEnd(LEVEL_WIDTH)} ${msg ?? ''}${fields ? `  ${fields}` : ''}`;
+  if (err && typeof err === 'object') {
+    const e = err as { stack?: string; message?: string };
+    const detail = e.stack ?? e.message ?? JSON.stringify(err);
+    line += '\n' + detail.split('\n').map((l) => `    ${l}`).join('\n');
+  }
+  return line + '\n';
+}
+
+/** A Logger writing through pino: JSON or pretty lines, with the request context and redaction described above. */
+export function createLogger(o: LoggerOptions): Logger {
+  const secrets = [...new Set(o.secrets ?? [])].filter((s) => s.length >= MIN_SECRET).sort((a, b) => b.length - a.length);
+  let write = o.write;
+  if (!write) {
+    const out = pino.destination({ dest: 1, sync: true });
+    write = (line) => void out.write(line);
+  }
+  const sink = write;
+  const p = pino(
+    {
+      level: o.level,
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: {
+        level: (label) => ({ level: label }),
+        log: (obj) => scrubDeep(obj, secrets) as Record<string, unknown>,
+      },
+      mixin() {
+        const c = currentLogContext();
+        if (!c) return {};
+        return c.userId === undefined ? { reqId: c.reqId } : { reqId: c.reqId, userId: c.userId };
+      },
+      redact: { paths: REDACT_PATHS, censor: REDACTED },
+      serializers: { err: (e: Error) => scrubDeep(pino.stdSerializers.err(e), secrets) },
+      hooks: {
+        logMethod(args, method) {
+          const clean = args.map((a) => (typeof a === 'string' ? scrubSecrets(a, secrets) : a));
+          return method.apply(this, clean as Parameters<typeof method>);
+        },
+      },
+    },
+    { write: o.format === 'pretty' ? (line: string) => sink(prettyLine(line)) : sink },
+  );
+  const errFields = (err: unknown) =>
+    err instanceof Error ? { err } : { err: { message: typeof err === 'string' ? err : safeJson(err) } };
+  return {
+    info: (msg, fields) => (fields ? p.info(fields, msg) : p.info(msg)),
+    warn: (msg, fields) => (fields ? p.warn(fields, msg) : p.warn(msg)),
+    error: (msg, err) => (err === undefined ? p.error(msg) : p.error(errFields(err), msg)),
+    debug: (msg, fields) => (fields ? p.debug(fields, msg) : p.debug(msg)),
+  };
+}
+
+function safeJson(v: unknown): string {
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}
+
+let consoleImpl: Logger | undefined;
+const con = () => (consoleImpl ??= createLogger({ format: 'pretty', level: 'info' }));
+
+/** Readable lines on stdout at level info: for scripts and for code that runs before the configuration is read. */
 export const consoleLogger: Logger = {
-  info: (msg) => console.log(`${new Date().toISOString()} INFO ${msg}`),
-  warn: (msg) => console.warn(`${new Date().toISOString()} WARN ${msg}`),
-  error: (msg, err) =>
-    console.error(`${new Date().toISOString()} ERROR ${msg}`, err instanceof Error ? err.stack : (err ?? '')),
+  info: (msg, fields) => con().info(msg, fields),
+  warn: (msg, fields) => con().warn(msg, fields),
+  error: (msg, err) => con().error(msg, err),
+  debug: (msg, fields) => con().debug?.(msg, fields),
 };
 
 export const silentLogger: Logger = { info() {}, warn() {}, error() {} };

@@ -2,7 +2,13 @@ import { Elysia } from 'elysia';
 import type { Clock } from './clock';
 import type { Config } from './config';
 import type { Database } from './db/client';
+import { accessLog } from './http/access-log';
+import { cors } from './http/cors';
 import { errorHandler } from './http/errors';
+import { favicon } from './http/favicon';
+import { createResultLinks } from './http/result-links';
+import { metricsRoute } from './http/metrics';
+import { countingMailer, metricsFor } from './ops/metrics';
 import { requestGuard } from './http/guard';
 import { docs } from './http/openapi';
 import { opsRoutes } from './http/ops';
@@ -57,18 +63,25 @@ export function createApp(deps: AppDeps) {
   const db = database.db;
   const dbProbe = deps.dbProbe ?? createDbProbe(database, log, config.dbStallMs);
   const moderator = deps.moderator ?? createModerator(config.moderation, { log });
+  const metrics = metricsFor(db);
+  const links = createResultLinks(config.jwtSecret, config.browsers.signedUrlTtl, clock);
   return new Elysia()
+    .use(accessLog({ log, metrics })) // first: its request id and context must exist before any other hook runs
+    // before the guard and auth: a preflight carries no token and no body (and is still logged, with its request id)
+    .use(cors(config.browsers))
     .use(errorHandler(log))
     .use(requestGuard({ limitFor: (path) => bodyLimitFor(config, path), rawBodyPaths: RAW_BODY_PATHS }))
     .use(docs(pkg.version))
     .use(opsRoutes(dbProbe))
-    .use(authModule({ db, tokens, mailer, clock, log, secret: config.jwtSecret, throttle: config.loginThrottle }, config))
+    .use(favicon())
+    .use(metricsRoute(metrics, config.observability.metricsToken))
+    .use(authModule({ db, tokens, mailer: countingMailer(mailer, metrics), clock, log, secret: config.jwtSecret, throttle: config.loginThrottle }, config))
     .use(accountModule({ db, tokens, clock }))
     .use(sessionsModule({ db, tokens, clock }))
-    .use(favoritesModule({ db, tokens, batchMax: config.batchMax }))
+    .use(favoritesModule({ db, tokens, clock, batchMax: config.batchMax }))
     .use(uploadsModule({ db, tokens, storage, clock, maxBytes: config.uploadMaxBytes, maxPixels: config.uploadMaxPixels }))
     .use(labelsModule({ keys: config.labels.verifyKeys }))
-    .use(generationModule({ db, tokens, storage, clock, wake, moderator, log, events: deps.events ?? eventsHubFor(database, { log }) }));
+    .use(generationModule({ db, tokens, storage, clock, wake, moderator, log, fairUse: config.fairUse, links, events: deps.events ?? eventsHubFor(database, { log }) }));
 }
 
 export type App = ReturnType<typeof createApp>;
@@ -79,7 +92,10 @@ export type App = ReturnType<typeof createApp>;
  */
 export function createWorkerApp(deps: Pick<AppDeps, 'config' | 'database' | 'log' | 'dbProbe'>) {
   const dbProbe = deps.dbProbe ?? createDbProbe(deps.database, deps.log, deps.config.dbStallMs);
+  const metrics = metricsFor(deps.database.db);
   return new Elysia()
+    .use(accessLog({ log: deps.log, metrics }))
     .use(errorHandler(deps.log))
-    .use(opsRoutes(dbProbe));
+    .use(opsRoutes(dbProbe))
+    .use(metricsRoute(metrics, deps.config.observability.metricsToken));
 }

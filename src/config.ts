@@ -3,7 +3,10 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join, resolve } from 'node:path';
 import { createHmac, randomBytes } from 'node:crypto';
 import { ConfigError } from './config-error';
+import { type BrowserSettings, readBrowserSettings } from './http/browser-settings';
 import { type ModerationSettings, readModerationSettings } from './moderation';
+import { type FairUseSettings, readFairUseSettings } from './modules/generation/fair-use';
+import { type ObservabilitySettings, readObservabilitySettings } from './ops/observability-config';
 import { PROVIDERS } from './providers/registry';
 import { isTaskType, TASK_TYPES, type TaskType } from './tasks';
 
@@ -75,10 +78,14 @@ export interface Config {
   taskTimeoutMs: number;
   /** most items in one favorites batch */
   batchMax: number;
+  /** per-user limits on tasks (USER_MAX_ACTIVE_TASKS, USER_DAILY_TASKS; issue 14) */
+  fairUse: FairUseSettings;
   /** forgot-password requests allowed per client IP per minute */
   forgotPerIpPerMinute: number;
   /** honour X-Forwarded-For for the client IP (only behind a trusted proxy) */
   trustProxy: boolean;
+  /** browser clients: CORS_ORIGINS / CORS_CREDENTIALS and SIGNED_URL_TTL (src/http/browser-settings.ts) */
+  browsers: BrowserSettings;
   /** login throttling: failures per account name / per client IP within the window, and the first lock */
   loginThrottle: { accountMax: number; ipMax: number; windowMs: number; lockMs: number };
   /** how often expired sessions and stale login counters are deleted, in ms */
@@ -87,6 +94,8 @@ export interface Config {
   watchdogMs: number;
   /** a database call may take this long (ms) before /readyz fails and it is logged */
   dbStallMs: number;
+  /** LOG_FORMAT, LOG_LEVEL and METRICS_TOKEN (src/ops/observability-config.ts) */
+  observability: ObservabilitySettings;
   /** which provider runs each task type (GENERATION_ROUTES; default local for all) */
   generationRoutes: Record<TaskType, string>;
   /** the settings of every provider a route names, read and checked at start-up */
@@ -340,8 +349,10 @@ export function loadConfig(env: Env = process.env): Config {
     taskMaxAttempts: opt('TASK_MAX_ATTEMPTS', (n, r) => parseInteger(n, r, 1, 100), 3),
     taskTimeoutMs: opt('TASK_TIMEOUT', parseDuration, 300) * 1000,
     batchMax: opt('FAVORITES_BATCH_MAX', (n, r) => parseInteger(n, r, 1, 100_000), 1000),
+    fairUse: readFairUseSettings(env),
     forgotPerIpPerMinute: opt('FORGOT_PER_IP_PER_MINUTE', (n, r) => parseInteger(n, r, 1, 100_000), 10),
     trustProxy: opt('TRUST_PROXY', parseBool, false),
+    browsers: readBrowserSettings(env, parseDuration),
     loginThrottle: {
       accountMax: opt('LOGIN_MAX_FAILURES', (n, r) => parseInteger(n, r, 1, 1_000_000), 5),
       ipMax: opt('LOGIN_IP_MAX_FAILURES', (n, r) => parseInteger(n, r, 1, 1_000_000), 50),
@@ -351,6 +362,7 @@ export function loadConfig(env: Env = process.env): Config {
     housekeepingMs: opt('HOUSEKEEPING_INTERVAL', parseDuration, 10 * 60) * 1000,
     watchdogMs: opt('WATCHDOG_TIMEOUT', (n, r) => parseInteger(n, r, 0, 86_400), 30) * 1000,
     dbStallMs: opt('DB_STALL_TIMEOUT', parseDuration, 15) * 1000,
+    observability: readObservabilitySettings(env),
     generationRoutes: routes,
     providerSettings: Object.fromEntries([...new Set(Object.values(routes))].map((p) => [p, PROVIDERS[p].settings(env)])),
     providerMaxOutputBytes: opt('PROVIDER_MAX_OUTPUT', parseSize, 512 * 1024 * 1024),

@@ -1,7 +1,24 @@
+// The entry point: reads the command line (src/cli/main.ts) and either runs a subcommand and exits, or serves.
+import { parseCommand, runCommand, USAGE, VERSION } from './cli/main';
 import { ConfigError, loadConfig } from './config';
-import { consoleLogger as log } from './logger';
+import { loggerFor } from './ops/observability-config';
 import { StartupError } from './ops/disk';
 import { startServer } from './server';
+
+// --help, --version and a wrong command line need no configuration (and must not create DATA_DIR)
+const command = parseCommand(process.argv.slice(2));
+if (command.name === 'help') {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
+if (command.name === 'version') {
+  console.log(VERSION);
+  process.exit(0);
+}
+if (command.name === 'invalid') {
+  process.stderr.write(`${command.message}\n\n${USAGE}`);
+  process.exit(2);
+}
 
 let config;
 try {
@@ -14,13 +31,13 @@ try {
   throw e;
 }
 
-// `review list|approve|reject` (src/cli/review.ts): decide on outputs held for review, then exit
-const [command, ...args] = process.argv.slice(2);
-if (command === 'review') {
-  const { reviewCli } = await import('./cli/review');
-  process.exit(await reviewCli(config, args, (line) => console.log(line)));
+// migrate, backup, restore, review (src/cli/review.ts: decide on outputs held for review): run, then exit
+if (command.name !== 'serve') {
+  process.exit(await runCommand(command, config, { out: (line) => console.log(line), err: (line) => console.error(line) }));
 }
 
+// LOG_FORMAT and LOG_LEVEL; the configuration's secrets are redacted from every line
+const log = loggerFor(config);
 let server;
 try {
   server = await startServer(config, log);

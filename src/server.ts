@@ -1,4 +1,7 @@
 import { createModerator } from './moderation';
+import { type AdminHandlers, DataDirBusy, holdDataDir } from './cli/admin';
+import { backupStream, pgliteOf } from './cli/backup';
+import { VERSION } from './cli/main';
 import { join } from 'node:path';
 import { createApp, createWorkerApp } from './app';
 import { systemClock } from './clock';
@@ -28,6 +31,16 @@ export async function startServer(config: Config, log: Logger) {
   const started = performance.now();
   const embedded = !config.databaseUrl;
   checkDataDirSpace(config.dataDir, embedded);
+  // the embedded database is this process's: DATA_DIR/admin.sock says so, and serves `backup`/`migrate` (src/cli)
+  const admin: AdminHandlers = {};
+  let releaseDataDir = () => {};
+  if (embedded) {
+    try {
+      releaseDataDir = await holdDataDir(config.dataDir, 'serve', VERSION, admin, log);
+    } catch (e) {
+      throw e instanceof DataDirBusy ? new StartupError(e.message) : e;
+    }
+  }
   let database;
   try {
     database = await openDatabase(
@@ -36,12 +49,18 @@ export async function startServer(config: Config, log: Logger) {
         : { kind: 'pglite', dataDir: join(config.dataDir, 'pg'), seed: embeddedPgSeed() },
     );
   } catch (e) {
+    releaseDataDir();
     // PGlite's WASM file system reports a full disk as a bare `ErrnoError { errno: 51 }`
     if (isNoSpace(e)) throw new StartupError(`not enough space in DATA_DIR=${config.dataDir} (needs about ${Math.ceil(spaceNeeded(config.dataDir, embedded) / 2 ** 20)} MB)`);
     throw e;
   }
   const applied = await migrate(database.db, migrations);
   if (applied.length) log.info(`migrations applied: ${applied.join(', ')}`);
+  const pglite = pgliteOf(database);
+  if (pglite) {
+    admin.backup = () => backupStream(pglite, config.dataDir, VERSION);
+    admin.migrate = () => migrate(database.db, migrations);
+  }
   const mailer = createMailer({
     from: config.mailFrom,
     smtpUrl: config.smtpUrl,
@@ -103,6 +122,7 @@ export async function startServer(config: Config, log: Logger) {
       await pool.stop();
       mailer.close();
       await database.close();
+      releaseDataDir(); // only now may a restore replace the data dir
       stopWatchdog();
       log.info('stopped');
     })());

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { and, eq, isNull } from 'drizzle-orm';
 import { loadConfig } from '../src/config';
-import { moderationVerdicts, tasks } from '../src/db/schema';
+import { moderationVerdicts, tasks, users } from '../src/db/schema';
 import { reviewCommand } from '../src/cli/review';
 import { encodePng, runLocalEngine } from '../src/engine/local';
 import { MSG_HELD, MSG_OUTPUT_REJECTED } from '../src/generation/runner';
@@ -244,11 +244,11 @@ describe('review with the shipped keyword list (MODERATION=keywords, the default
     const neg = await call('POST', '/api/v1/generation', { token: who.token, body: { type: 't2i', prompt: 'a garden', parameters: { negative_prompt: 'no 恐怖 袭击 please' } } });
     expect(neg.body.code).toBe(400);
     expect((await call('GET', '/api/v1/user/generation_list', { token: who.token })).body.data).toEqual([]);
-    const rows = await env.database.db
+    const [me] = await env.database.db.select({ id: users.id }).from(users).where(eq(users.account, who.account));
+    const mine = await env.database.db
       .select()
       .from(moderationVerdicts)
-      .where(and(isNull(moderationVerdicts.taskId), eq(moderationVerdicts.decision, 'reject')));
-    const mine = rows.filter((r) => variants.includes(r.subject) || r.subject.startsWith('a garden'));
+      .where(and(eq(moderationVerdicts.userId, me.id), isNull(moderationVerdicts.taskId), eq(moderationVerdicts.decision, 'reject')));
     expect(mine.length).toBe(variants.length + 1);
     expect(mine.every((r) => r.provider === 'keywords' && r.stage === 'prompt' && r.categories.includes('terrorism') && (r.matched ?? []).length > 0)).toBe(true);
   });

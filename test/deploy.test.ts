@@ -99,8 +99,10 @@ describe('deploy/compose.yaml', () => {
   });
 
   test('every variable the files set is one the application reads; every ${VAR} without a default is in .env.example', () => {
-    const sources = [join(ROOT, 'src/config.ts'), ...readdirSync(join(ROOT, 'src/providers')).map((f) => join(ROOT, 'src/providers', f))]
-      .map((f) => readFileSync(f, 'utf8'))
+    // settings are read by src/config.ts and by the readers it calls (providers, moderation, logs, CORS, quotas …)
+    const sources = (readdirSync(join(ROOT, 'src'), { recursive: true }) as string[])
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => readFileSync(join(ROOT, 'src', f), 'utf8'))
       .join('\n');
     const names = new Set([
       ...Object.keys(compose.services.api.environment),

@@ -67,7 +67,16 @@ interface Operation {
 }
 
 const env: TestEnv = await testEnv();
-const openapi = (await call('GET', '/swagger/json')).body;
+/** The document with its `#/components/schemas/…` references replaced by the schemas (issue 14 names them). */
+function derefSchemas(node: any, schemas: Record<string, any>, seen: string[] = []): any {
+  if (Array.isArray(node)) return node.map((n) => derefSchemas(n, schemas, seen));
+  if (!node || typeof node !== 'object') return node;
+  const name = typeof node.$ref === 'string' && node.$ref.startsWith('#/components/schemas/') ? node.$ref.slice(21) : null;
+  if (name && !seen.includes(name)) return derefSchemas(schemas[name], schemas, [...seen, name]);
+  return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, derefSchemas(v, schemas, seen)]));
+}
+const published = (await call('GET', '/swagger/json')).body;
+const openapi = { ...published, paths: derefSchemas(published.paths, published.components?.schemas ?? {}) };
 const allOperations: Operation[] = Object.entries(openapi.paths as Record<string, Record<string, any>>).flatMap(([path, ops]) =>
   Object.entries(ops).map(([method, spec]) => ({ method: method.toUpperCase(), path, spec })),
 );
@@ -309,7 +318,11 @@ function fromSchemaOnly(s: any): fc.Arbitrary<unknown> {
         return fc.array(fromSchema(s.items), { minLength: s.minItems ?? 0, maxLength: Math.min(s.maxItems ?? 5, 5) });
       case 'integer':
         if (s.format === 'integer') return fc.integer().map(String); // Elysia's numeric-string alternative
-        return fc.integer({ min: s.minimum ?? -1_000_000, max: s.maximum ?? 1_000_000 });
+        {
+          const int = fc.integer({ min: s.minimum ?? -1_000_000, max: s.maximum ?? 1_000_000 });
+          // numeric strings are accepted too (DECISIONS); the document publishes the declared integer only
+          return fc.oneof({ weight: 4, arbitrary: int }, { weight: 1, arbitrary: int.map(String) });
+        }
       case 'number':
         return fc.double({ min: s.minimum ?? -1e6, max: s.maximum ?? 1e6, noNaN: true });
       case 'boolean':

@@ -283,6 +283,7 @@ describe('history (endpoints 7 and 15)', () => {
       result_url: done[1].result_url,
       status: 'completed',
       review_status: 'approved',
+      signed_url: expect.stringMatching(/^\/generated_outputs\/task_[0-9a-f]{20}\.png\?exp=\d+&sid=[\w-]+&sig=[0-9a-f]{64}$/),
     });
 
     const byUrl = await call('POST', '/api/v1/user/generation_list', { token: u.token, body: { result_url: done[0].result_url } });

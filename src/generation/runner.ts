@@ -17,6 +17,7 @@ import { LabelError, type Labeller } from '../labels';
 import { recordVerdict, subjectOf } from '../moderation/audit';
 import type { Moderator, Verdict } from '../moderation/types';
 import type { MediaKind } from '../media';
+import { metricsFor, type TaskMetrics, type TaskOutcome } from '../ops/metrics';
 
 export interface RunnerOptions {
   db: Db;
@@ -44,6 +45,8 @@ export interface RunnerOptions {
   labeller: Labeller;
   /** reviews every output before its task completes (MODERATION) */
   moderator: Moderator;
+  /** counts outcomes and busy workers (/metrics); by default the registry of `db` */
+  metrics?: TaskMetrics;
 }
 
 export interface Runner {
@@ -64,6 +67,8 @@ interface Running {
   controller: AbortController;
   /** the provider's job state as last saved, to tell the provider about a cancel */
   job: unknown;
+  /** performance.now() when the claim started running */
+  started: number;
 }
 
 const shortError = (msg: string) => msg.replace(/\s+/g, ' ').slice(0, 300);
@@ -105,6 +110,11 @@ export function createRunner(o: RunnerOptions): Runner {
   const timers: ReturnType<typeof setInterval>[] = [];
   const unlisten: (() => Promise<void>)[] = [];
   const inflight = new Set<Promise<void>>();
+  const metrics = o.metrics ?? metricsFor(o.db);
+  let unregister = () => {};
+  /** counts a task's outcome and its time since the claim started running here */
+  const finished = (task: queue.ClaimedTask, entry: Running, outcome: TaskOutcome) =>
+    metrics.taskFinished(task.type, entry.provider.name, outcome, (performance.now() - entry.started) / 1000);
 
   for (const [type, name] of Object.entries(o.routes)) {
     const p = byName.get(name!);
@@ -206,7 +216,7 @@ export function createRunner(o: RunnerOptions): Runner {
     const done = held ? await queue.hold(o.db, claim, result, MSG_HELD, o.clock.now()) : await queue.complete(o.db, claim, result, o.clock.now());
     if (!done) o.log.warn(`task ${task.id}: completed here after it was claimed again or canceled; result not recorded`);
     else if (held) o.log.info(`task ${task.id}: output held for review`);
-    return done;
+    return done ? (held ? 'held' : 'completed') : null;
   }
 
   /** The output's verdict (recorded for audit): images as they are, videos by sampled frames. */
@@ -238,7 +248,7 @@ export function createRunner(o: RunnerOptions): Runner {
     const resume = resumeWith ? task.providerJob : null;
     busy.set(provider.name, (busy.get(provider.name) ?? 0) + 1);
     const controller = new AbortController();
-    const entry: Running = { claim, provider, controller, job: resume };
+    const entry: Running = { claim, provider, controller, job: resume, started: performance.now() };
     running.set(task.id, entry);
     const started = performance.now();
     const timer = setTimeout(() => controller.abort({ kind: 'timeout' } satisfies Stop), o.taskTimeoutMs);
@@ -277,7 +287,9 @@ export function createRunner(o: RunnerOptions): Runner {
       };
       const out = await provider.run(job, ctx);
       if (controller.signal.aborted) throw controller.signal.reason;
-      if (await store(task, out, controller.signal)) {
+      const outcome = await store(task, out, controller.signal);
+      if (outcome) {
+        finished(task, entry, outcome);
         o.log.info(`task ${task.id} completed by ${provider.name} in ${Math.round(performance.now() - started)} ms (${out.bytes.byteLength} bytes)`);
       }
     } catch (e) {
@@ -296,6 +308,7 @@ export function createRunner(o: RunnerOptions): Runner {
     try {
       switch (reason?.kind) {
         case 'cancel':
+          finished(task, entry, 'canceled');
           o.log.info(`task ${task.id} canceled`);
           if (entry.job != null && entry.provider.cancel) {
             await entry.provider.cancel(entry.job, o.log).catch((err) => o.log.warn(`task ${task.id}: telling ${entry.provider.name} about the cancel failed: ${(err as Error).message}`));
@@ -310,13 +323,13 @@ export function createRunner(o: RunnerOptions): Runner {
         case 'timeout':
           o.log.warn(`task ${task.id}: timed out after ${o.taskTimeoutMs} ms`);
           if (entry.job != null && entry.provider.cancel) await entry.provider.cancel(entry.job, o.log).catch(() => {});
-          await queue.fail(o.db, claim, MSG_TIMEOUT(o.taskTimeoutMs), now());
+          if (await queue.fail(o.db, claim, MSG_TIMEOUT(o.taskTimeoutMs), now())) finished(task, entry, 'failed');
           return;
       }
       let message: string;
       if (e instanceof OutputRejected) {
         o.log.warn(`task ${task.id}: output ${e.rejected ? 'rejected by review' : 'not reviewed (moderation unavailable, MODERATION_FAIL=closed)'}`);
-        await queue.fail(o.db, claim, e.message, now(), e.rejected);
+        if (await queue.fail(o.db, claim, e.message, now(), e.rejected)) finished(task, entry, e.rejected ? 'rejected' : 'failed');
         return;
       } else if (e instanceof LabelError) {
         message = MSG_LABEL_FAILED;
@@ -340,7 +353,7 @@ export function createRunner(o: RunnerOptions): Runner {
         message = MSG_FAILED;
         o.log.error(`task ${task.id}: ${entry.provider.name} failed`, e);
       }
-      await queue.fail(o.db, claim, message, now());
+      if (await queue.fail(o.db, claim, message, now())) finished(task, entry, 'failed');
     } catch (err) {
       o.log.error(`task ${task.id}: could not record the outcome`, err);
     }
@@ -375,6 +388,7 @@ export function createRunner(o: RunnerOptions): Runner {
     },
     async start() {
       stopped = false;
+      unregister = metrics.addRunner({ get running() { return running.size; } });
       for (const p of o.providers) await p.start?.();
       await sweep();
       if (o.database) {
@@ -404,6 +418,7 @@ export function createRunner(o: RunnerOptions): Runner {
         await all;
       }
       for (const p of o.providers) await p.stop?.();
+      unregister();
     },
   };
 }

@@ -7,7 +7,7 @@ export const opsRoutes = (dbProbe: DbProbe) =>
   new Elysia()
     .get('/healthz', () => ({ code: 200, message: 'ok' }), {
       response: { 200: Plain('200') },
-      detail: { summary: '进程存活 / liveness', tags: ['运维 / ops'] },
+      detail: { operationId: 'opsHealthz', summary: '进程存活 / liveness', tags: ['运维 / ops'] },
     })
     .get(
       '/readyz',
@@ -19,6 +19,7 @@ export const opsRoutes = (dbProbe: DbProbe) =>
       {
         response: { 200: Plain('200'), 503: Plain('503') },
         detail: {
+          operationId: 'opsReadyz',
           summary: '就绪检查 / readiness (database reachable)',
           description:
             'HTTP 503 + code 503 when the database fails (数据库不可用) or has not answered a check for DB_STALL_TIMEOUT ' +

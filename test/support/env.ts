@@ -117,6 +117,8 @@ export function testEnv(): Promise<TestEnv> {
       WORKERS: '2',
       LOGIN_IP_MAX_FAILURES: '1000000',
       FORGOT_PER_IP_PER_MINUTE: '100000',
+      // many tests queue more than 4 tasks per user at once; test/fair-use.test.ts builds apps with the real limits
+      USER_MAX_ACTIVE_TASKS: '1000',
       // remote providers' videos get the visible mark through ffmpeg (the devDependency's static build)
       FFMPEG_PATH: ffmpegPath,
       // servers the tests spawn sign with the same key, so that their labels verify here too

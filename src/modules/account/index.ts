@@ -28,6 +28,7 @@ export const accountModule = (d: svc.AccountDeps) =>
           ),
         },
         detail: {
+          operationId: 'accountChangePassword',
           summary: '修改密码 / change password',
           description:
             '修改成功后，其他所有会话立即结束（其 token 返回 HTTP 401）；发起请求的 token 继续有效（客户端会继续使用它），' +
@@ -58,6 +59,7 @@ export const accountModule = (d: svc.AccountDeps) =>
           200: Envelope(t.Object({ email: t.String() }), '200 成功修改邮箱; 400 参数不合规; 401 邮箱重复; 500'),
         },
         detail: {
+          operationId: 'accountChangeEmail',
           summary: '修改邮箱 / change e-mail',
           description:
             '新邮箱放在 `new_email`（旧版客户端发送 `email`，同样接受；两者都有时以 new_email 为准）。' +

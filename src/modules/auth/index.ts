@@ -24,6 +24,7 @@ export const authModule = (d: svc.AuthDeps, config: Pick<Config, 'forgotPerIpPer
         body: m.RegisterBody,
         response: { 200: m.RegisterResponse },
         detail: {
+          operationId: 'authRegister',
           summary: '注册 / register',
           description:
             '创建账号并在同一事务中创建收藏夹根目录。账号、邮箱均不区分大小写唯一。\n\n' +
@@ -51,6 +52,7 @@ export const authModule = (d: svc.AuthDeps, config: Pick<Config, 'forgotPerIpPer
         body: m.LoginBody,
         response: { 200: m.LoginResponse },
         detail: {
+          operationId: 'authLogin',
           summary: '登录 / log in',
           description:
             '`account` 可填账号或注册邮箱。返回 JWT 及其过期时间（UTC）；每次登录创建一个会话（见 /user/sessions）。' +
@@ -70,6 +72,7 @@ export const authModule = (d: svc.AuthDeps, config: Pick<Config, 'forgotPerIpPer
         auth: true,
         response: { 200: Plain('200 已退出登录; 401 未登录或登录已过期 (HTTP 401); 500') },
         detail: {
+          operationId: 'authLogout',
           summary: '退出登录 / log out',
           description:
             '结束当前会话：此 token 之后返回 HTTP 401，其他会话不受影响。\n\n' +
@@ -90,6 +93,7 @@ export const authModule = (d: svc.AuthDeps, config: Pick<Config, 'forgotPerIpPer
         body: m.ForgotBody,
         response: { 200: m.ForgotResponse },
         detail: {
+          operationId: 'authForgotPassword',
           summary: '忘记密码：发送验证码 / send a reset code',
           description:
             '向邮箱发送 6 位验证码，10 分钟有效、一次性、错误 5 次失效；新请求会替换旧验证码。' +
@@ -112,6 +116,7 @@ export const authModule = (d: svc.AuthDeps, config: Pick<Config, 'forgotPerIpPer
         body: m.ResetBody,
         response: { 200: m.ResetResponse },
         detail: {
+          operationId: 'authResetPassword',
           summary: '忘记密码：重置密码 / reset the password with the code',
           description:
             '校验验证码并设置新密码，结束该账号的所有会话（所有 token 失效）。\n\n' +

@@ -40,10 +40,14 @@ export const LoginBody = t.Object({
 });
 export const TokenFields = {
   token: t.String({ description: 'JWT，放入 Authorization: Bearer <token>' }),
-  token_expire_at: Timestamp,
+  token_expire_at: t.String({
+    format: 'date-time',
+    description: 'token 过期时间（UTC）/ when the token expires (UTC)',
+    examples: ['2025-11-11T17:00:00Z'],
+  }),
 };
 export const LoginResponse = Envelope(
-  t.Object({ account: t.String(), email: t.String(), ...TokenFields }),
+  t.Object({ account: t.String({ examples: ['test_user'] }), email: t.String({ examples: ['test@example.com'] }), ...TokenFields }),
   '200 登录成功; 400 参数不合规; 401 账号或密码错误; 429 尝试过于频繁 (HTTP 429); 500',
 );
 

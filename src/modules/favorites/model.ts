@@ -36,8 +36,14 @@ export const FavoriteNode = t.Object({
   id: t.Integer({ description: '节点标识 / node id' }),
   parent_id: t.Nullable(t.Integer({ description: '父节点标识；根节点为 null / parent id; null for the root' })),
   name: t.String({ description: '名称；根节点为 "/" / name; the root is "/"' }),
-  node_type: t.String({ description: '`folder` | `file`' }),
+  node_type: t.String({ enum: [...NODE_TYPES], description: '`folder` | `file`' }),
   refer_url: t.Optional(t.String({ description: '仅文件节点有此字段 / present on files only' })),
+}, {
+  title: 'FavoriteNode',
+  examples: [
+    { id: 1, parent_id: null, name: '/', node_type: 'folder' },
+    { id: 2, parent_id: 1, name: 'example.png', node_type: 'file', refer_url: '/generated_outputs/task_0123456789abcdef0123.png' },
+  ],
 });
 export const ListResponse = Envelope(t.Array(FavoriteNode), '200 成功获取收藏夹列表; 401 (HTTP 401 = token 无效); 500');
 
@@ -48,7 +54,7 @@ export const CreateBody = t.Object({
   refer_url: ReferUrlField,
 });
 export const CreateResponse = Envelope(
-  t.Object({ id: t.Integer({ description: '新节点的标识 / id of the new node' }) }),
+  t.Object({ id: t.Integer({ description: '新节点的标识 / id of the new node', examples: [32] }) }, { title: 'FavoriteCreated' }),
   '200 成功创建新收藏内容; 400 参数不合规（含父节点不存在、父节点是文件）; 500 (HTTP 401 = token 无效)',
 );
 
@@ -60,8 +66,26 @@ export const DeleteParams = t.Object({
   }),
 });
 export const DeleteResponse = Envelope(
-  t.Array(t.Object({ id: t.Integer(), name: t.String() })),
+  t.Array(t.Object({ id: t.Integer({ examples: [2] }), name: t.String({ examples: ['example.png'] }) }, { title: 'FavoriteRemoved' })),
   '200 删除收藏夹内容成功; 400 参数不合规（含节点不存在、根目录不能删除）; 500 (HTTP 401 = token 无效)',
+);
+
+export const UpdateParams = t.Object({
+  id: t.String({
+    pattern: '^[1-9][0-9]{0,9}$',
+    description: '要修改的节点标识（正整数）/ id of the node to rename or move (a positive integer)',
+    examples: ['2'],
+  }),
+});
+export const UpdateBody = t.Object({
+  name: t.Optional(NameField),
+  parent_id: t.Optional(
+    Id('新的父节点：当前用户的一个文件夹，不能是该节点自身或其子孙 / the new parent: one of the caller\'s folders, not the node or one of its descendants'),
+  ),
+});
+export const UpdateResponse = Envelope(
+  FavoriteNode,
+  '200 修改收藏夹内容成功; 400 参数不合规（含节点不存在、根目录不能移动或重命名、目标不是文件夹、移动到自身子树）; 500 (HTTP 401 = token 无效)',
 );
 
 export const BatchItem = t.Object({
@@ -77,7 +101,7 @@ export const BatchItem = t.Object({
   name: NameField,
   node_type: NodeTypeField,
   refer_url: ReferUrlField,
-});
+}, { title: 'FavoriteBatchItem' });
 export type BatchItemInput = (typeof BatchItem)['static'];
 
 export const BatchBody = (batchMax: number) =>

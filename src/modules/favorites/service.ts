@@ -3,11 +3,15 @@ import { type Db, isPglite, rowsOf, type Tx } from '../../db/client';
 import { favorites } from '../../db/schema';
 import { badRequest } from '../../http/envelope';
 import { type BatchItemInput, NAME_MAX, NODE_TYPES, type NodeType, REFER_URL_MAX } from './model';
+import type { Clock } from '../../clock';
+import { type IdempotencyScope, storeAnswer, storedAnswer } from '../../http/idempotency';
 
 export interface FavoritesDeps {
   db: Db;
   /** most items in one batch */
   batchMax: number;
+  /** the time of Idempotency-Key answers (absent ⇒ the system clock) */
+  clock?: Clock;
 }
 
 /** One node as the API shows it; `refer_url` only on files. */
@@ -130,6 +134,42 @@ export async function listNodes(d: Pick<FavoritesDeps, 'db'>, userId: number): P
     if (rootAt > 0) out[i === rootAt ? 0 : k++] = node;
     else out[i] = node;
   }
+  return parentsFirst(out);
+}
+
+/**
+ * The list (root first, then by id) with every node after its parent. Only a move (PATCH) can put a node under a
+ * folder with a greater id; such a node, and its subtree, then comes right after that folder, otherwise the order is
+ * untouched. One pass when nothing was moved under a newer folder (the usual case).
+ */
+export function parentsFirst(nodes: ListedNode[]): ListedNode[] {
+  const rootId = nodes[0]?.id;
+  if (!nodes.some((n) => n.parent_id !== null && n.parent_id !== rootId && n.parent_id > n.id)) return nodes;
+  const placed = new Set<number>();
+  const waiting = new Map<number, ListedNode[]>();
+  const out: ListedNode[] = [];
+  for (const node of nodes) {
+    if (node.parent_id !== null && !placed.has(node.parent_id)) {
+      const list = waiting.get(node.parent_id);
+      if (list) list.push(node);
+      else waiting.set(node.parent_id, [node]);
+      continue;
+    }
+    // the node, then (depth first, by id) the nodes that waited for it; a stack, not recursion: trees may be deep
+    const stack = [node];
+    while (stack.length > 0) {
+      const n = stack.pop()!;
+      out.push(n);
+      placed.add(n.id);
+      const kids = waiting.get(n.id);
+      if (kids) {
+        waiting.delete(n.id);
+        for (let i = kids.length - 1; i >= 0; i--) stack.push(kids[i]);
+      }
+    }
+  }
+  // nodes whose parent is not in the list cannot exist under the tree lock; never drop one anyway
+  for (const list of waiting.values()) out.push(...list);
   return out;
 }
 
@@ -213,6 +253,71 @@ export async function deleteNode(
   throw missing();
 }
 
+/** What PATCH /favorite_list/{id} may change. */
+export interface NodeChange {
+  name?: string;
+  parent_id?: number;
+}
+
+/**
+ * Renames and/or moves one of the caller's nodes; returns it as the list shows it. Under the user's tree lock (the
+ * one adds, deletes and batches take), so two concurrent moves cannot build a cycle between them and no folder can
+ * be deleted under a node being moved into it. Refused (code 400): the root (immovable, not renamed), a missing or
+ * another user's node, a new parent that is not one of the caller's folders, or one inside the node's own subtree.
+ */
+export async function updateNode(d: Pick<FavoritesDeps, 'db'>, userId: number, id: number, change: NodeChange): Promise<ListedNode> {
+  if (change.name === undefined && change.parent_id === undefined) throw invalid('name 或 parent_id 至少提供一个');
+  let name: string | undefined;
+  if (change.name !== undefined) {
+    // the same rules as creation: only the name is checked here (a folder needs nothing else)
+    const clean = cleanNode({ name: change.name, node_type: 'folder' });
+    if (typeof clean === 'string') throw invalid(clean);
+    name = clean.name;
+  }
+  const parentId = change.parent_id;
+  if (parentId !== undefined && !isRowId(parentId)) throw invalid(`parent_id ${parentId} 对应的文件夹不存在`);
+  if (!isRowId(id)) throw badRequest('收藏内容不存在');
+  const row = await d.db.transaction(async (tx) => {
+    await lockTree(tx, userId);
+    const [node] = rowsOf<NodeRow>(
+      await tx.execute(sql`
+        select id, parent_id, name, node_type, refer_url from favorites where id = ${id} and user_id = ${userId}`),
+    );
+    if (!node) throw badRequest('收藏内容不存在');
+    if (node.parent_id === null) throw badRequest(parentId !== undefined ? '根目录不能移动' : '根目录不能重命名');
+    if (parentId !== undefined && parentId !== node.parent_id) {
+      if (parentId === id) throw invalid('parent_id 不能是节点自身');
+      const [parent] = rowsOf<{ node_type: string }>(
+        await tx.execute(sql`select node_type from favorites where id = ${parentId} and user_id = ${userId}`),
+      );
+      if (!parent) throw invalid(`parent_id ${parentId} 对应的文件夹不存在`);
+      if (parent.node_type !== 'folder') throw invalid(`parent_id ${parentId} 是文件，不能作为父节点`);
+      // the new parent's ancestors (a walk up, as deep as the tree): the node among them ⇒ a move into its own subtree
+      const [cycle] = rowsOf<{ hit: number }>(
+        await tx.execute(sql`
+          with recursive up (id, parent_id) as (
+            select id, parent_id from favorites where id = ${parentId} and user_id = ${userId}
+            union
+            select f.id, f.parent_id from favorites f join up on f.id = up.parent_id where f.user_id = ${userId}
+          )
+          select 1 as hit from up where id = ${id} limit 1`),
+      );
+      if (cycle) throw invalid(`parent_id ${parentId} 在该节点的子树中，不能移动到自身的子节点下`);
+    }
+    const [updated] = rowsOf<NodeRow>(
+      await tx.execute(sql`
+        update favorites set name = ${name ?? node.name}, parent_id = ${parentId ?? node.parent_id}
+        where id = ${id} and user_id = ${userId}
+        returning id, parent_id, name, node_type, refer_url`),
+    );
+    if (!updated) throw new Error(`favorites: node ${id} was not updated`);
+    return updated;
+  });
+  return row.node_type === 'file'
+    ? { id: row.id, parent_id: row.parent_id, name: row.name, node_type: row.node_type, refer_url: row.refer_url ?? '' }
+    : { id: row.id, parent_id: row.parent_id, name: row.name, node_type: row.node_type };
+}
+
 /**
  * Creates a batch of nodes whose parents are existing folders (`parent_id`) or folders of the same batch
  * (`parent_temp_id`); returns temp id (string) → new id. All or nothing: the first bad item (request
@@ -222,7 +327,14 @@ export async function createBatch(
   d: FavoritesDeps,
   userId: number,
   items: BatchItemInput[],
-): Promise<Record<string, number>> {
+  /** Idempotency-Key (issue 14): a stored answer is returned (`replayed`) and nothing is written */
+  idem: IdempotencyScope | null = null,
+): Promise<{ mapping: Record<string, number>; replayed: boolean }> {
+  const now = () => d.clock?.now() ?? new Date();
+  if (idem) {
+    const prior = await storedAnswer<{ mapping: Record<string, number> }>(d.db, idem, now());
+    if (prior) return { mapping: prior.mapping, replayed: true };
+  }
   const n = items.length;
   if (n === 0) throw invalid('items 不能为空');
   if (n > d.batchMax) throw invalid(`items 最多 ${d.batchMax} 项`);
@@ -244,6 +356,11 @@ export async function createBatch(
   return d.db.transaction(async (tx) => {
     // under the tree lock no parent can be deleted before this transaction commits
     await lockTree(tx, userId);
+    // ...and a concurrent request with the same Idempotency-Key has committed its answer, or written nothing
+    if (idem) {
+      const prior = await storedAnswer<{ mapping: Record<string, number> }>(tx, idem, now());
+      if (prior) return { mapping: prior.mapping, replayed: true };
+    }
     // the real parents: the caller's, with their types
     const parentType = new Map<number, string>();
     if (realParents.length > 0) {
@@ -320,7 +437,8 @@ export async function createBatch(
     if (Number(inserted?.n) !== n) throw new Error(`favorites batch stored ${inserted?.n} of ${n} rows`);
     const mapping: Record<string, number> = {};
     for (let i = 0; i < n; i++) mapping[String(items[i].temp_id)] = newId[i];
-    return mapping;
+    if (idem) await storeAnswer(tx, idem, { mapping }, now());
+    return { mapping, replayed: false };
   });
 }
 

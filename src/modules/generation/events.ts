@@ -21,7 +21,7 @@ import { sessions, tasks } from '../../db/schema';
 import type { TokenClaims } from '../../http/tokens';
 import { type Logger, silentLogger } from '../../logger';
 import { CHANNEL_EVENTS } from '../../queue';
-import { type GenerationDeps, getTask, taskView, type ViewRow, viewColumns } from './service';
+import { type GenerationDeps, getTask, type SignUrl, signerFor, taskView, type ViewRow, viewColumns } from './service';
 
 /** The heartbeat comment's interval by default: well under the 60 s idle timeout of common proxies (nginx, ALB). */
 export const HEARTBEAT_MS = 15_000;
@@ -51,7 +51,7 @@ export interface EventsHub {
    * poll does it, so another user's or an unknown task is code 400 and an ended session HTTP 401 (thrown AppErrors),
    * and nothing is streamed. `signal` (the request's) ends the stream when the client goes away.
    */
-  open(d: Pick<GenerationDeps, 'db'>, claims: TokenClaims, taskId: string, signal?: AbortSignal): Promise<ReadableStream<Uint8Array>>;
+  open(d: Pick<GenerationDeps, 'db' | 'links'>, claims: TokenClaims, taskId: string, signal?: AbortSignal): Promise<ReadableStream<Uint8Array>>;
   /** open streams on this instance */
   readonly subscribers: number;
   /** ends the streams of a session now (after what they have queued) */
@@ -81,6 +81,8 @@ class Subscriber {
     readonly taskId: string,
     readonly sessionId: string,
     private readonly drop: (s: Subscriber) => void,
+    /** signs the result's `signed_url` for this stream's session (as the poll of that session does) */
+    readonly sign?: SignUrl,
   ) {}
 
   offer(json: string, bytes: Uint8Array, seq: number, terminal: boolean) {
@@ -209,10 +211,24 @@ export function createEventsHub(database: Pick<Database, 'db' | 'listen'>, o: Ev
       for (const s of [...set]) s.end();
       return;
     }
-    const json = JSON.stringify(taskView(row).data);
+    const plain = taskView(row).data;
+    const json = JSON.stringify(plain);
     const bytes = encoder.encode(`data: ${json}\n\n`);
     const terminal = row.status !== 'processing';
-    for (const s of [...set]) s.offer(json, bytes, n, terminal);
+    // a completed result's signed_url belongs to the stream's session: one view per session (once per task)
+    const signed = new Map<string, [string, Uint8Array]>();
+    for (const s of [...set]) {
+      if (plain.result_url === undefined || !s.sign) {
+        s.offer(json, bytes, n, terminal);
+        continue;
+      }
+      let v = signed.get(s.sessionId);
+      if (!v) {
+        const j = JSON.stringify(taskView(row, s.sign).data);
+        signed.set(s.sessionId, (v = [j, encoder.encode(`data: ${j}\n\n`)]));
+      }
+      s.offer(v[0], v[1], n, terminal);
+    }
   }
 
   /**
@@ -306,7 +322,7 @@ export function createEventsHub(database: Pick<Database, 'db' | 'listen'>, o: Ev
     },
     async open(d, claims, taskId, signal) {
       if (closed) throw new Error('task events: the hub is closed');
-      const sub = new Subscriber(taskId, claims.sessionId, remove);
+      const sub = new Subscriber(taskId, claims.sessionId, remove, signerFor(d, claims.sessionId));
       add(sub); // before the first read, so that no change after it is missed
       try {
         await listen();

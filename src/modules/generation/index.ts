@@ -1,25 +1,60 @@
 import { Elysia, t } from 'elysia';
 import type { Db } from '../../db/client';
-import { type AuthUser, authGuard, bearer } from '../../http/auth';
-import { badRequest, jsonResponse, ok } from '../../http/envelope';
+import { type AuthUser, authenticate, authGuard, bearer } from '../../http/auth';
+import { badRequest, jsonResponse, ok, unauthorized } from '../../http/envelope';
 import { serveFile } from '../../http/files';
+import { fileResponses } from '../../http/openapi-doc';
 import type { Tokens } from '../../http/tokens';
 import { type EventsHub, STREAM_HEADERS } from './events';
 import * as m from './model';
 import * as svc from './service';
+import { IDEMPOTENCY_HEADER, IdempotencyHeaders, idempotencyScope, REPLAYED_HEADER } from '../../http/idempotency';
 
 const FileName = t.Object({ name: t.String({ maxLength: 200 }) });
 
 /** Endpoints 11, 13, 14 (tasks and result files) and 7, 15 (history). */
 export const generationModule = (d: svc.GenerationDeps & { tokens: Tokens; db: Db; events: EventsHub }) => {
-  const download = async ({ params, user, request }: { params: { name: string }; user: AuthUser; request: Request }) => {
-    const { object, mime } = await svc.findOwnResult(d, user.id, params.name);
+  // Who reads a result file: the bearer token's user (the desktop client's rule, unchanged) or, for a request without
+  // an Authorization header, the session of a correctly signed, unexpired link (signed_url; issue 14). Decided before
+  // validation, like the auth macro: no token and no link is HTTP 401, a bad or expired link HTTP 403, whatever the
+  // name (the signature is checked before anything is looked up, so the answer never tells whether the file exists).
+  const access = new WeakMap<Request, { userId: number } | { sessionId: string }>();
+  const fileAccess = async ({ request, params }: { request: Request; params: Record<string, string> }) => {
+    const header = request.headers.get('authorization');
+    if (header !== null || !d.links) {
+      access.set(request, { userId: (await authenticate(d.db, d.tokens, header ?? undefined)).id });
+      return;
+    }
+    const q = new URL(request.url).searchParams;
+    if (!q.has('sig')) throw unauthorized();
+    const sessionId = d.links.verify(`/generated_outputs/${params.name}`, { exp: q.get('exp'), sid: q.get('sid'), sig: q.get('sig') });
+    if (!sessionId) throw svc.linkRefused();
+    access.set(request, { sessionId });
+  };
+  const download = async ({ params, request }: { params: { name: string }; request: Request }) => {
+    const who = access.get(request);
+    if (!who) throw unauthorized();
+    const { object, mime } =
+      'userId' in who ? await svc.findOwnResult(d, who.userId, params.name) : await svc.findSignedResult(d, who.sessionId, params.name);
     return serveFile(object, mime, request.headers.get('range'));
+  };
+  // Without limit/cursor the whole list, as before; with them one page and `next_cursor` beside `data`.
+  const historyList = async ({ user, query }: { user: AuthUser; query: { limit?: number; cursor?: string } }) => {
+    if (query.limit === undefined && query.cursor === undefined) return jsonResponse(200, ok('成功', await svc.history(d, user)));
+    const page = await svc.history(d, user, { limit: query.limit, cursor: query.cursor });
+    return jsonResponse(200, { ...ok('成功', page.items), next_cursor: page.nextCursor });
   };
   return new Elysia()
     .use(authGuard(d.db, d.tokens))
-    .post('/api/v1/generation', async ({ body, user }) => ok('生成任务已创建', await svc.createTask(d, user, body)), {
+    .post('/api/v1/generation', async ({ body, user, headers, set }) => {
+      // Idempotency-Key (issue 14): a replay answers the stored `data` and says so in a header
+      const idem = idempotencyScope(user.id, 'POST /api/v1/generation', headers[IDEMPOTENCY_HEADER], body);
+      const { data, replayed } = await svc.createTask(d, user, body, idem);
+      if (replayed) set.headers[REPLAYED_HEADER] = 'true';
+      return ok('生成任务已创建', data);
+    }, {
       auth: true,
+      headers: IdempotencyHeaders,
       // Elysia would coerce an array or a string into an object here; refuse them before validation
       transform({ body }) {
         const p = (body as { parameters?: unknown } | null)?.parameters;
@@ -32,6 +67,7 @@ export const generationModule = (d: svc.GenerationDeps & { tokens: Tokens; db: D
       response: { 200: m.CreateResponse },
       detail: {
         tags: ['内容生成 / generation'],
+        operationId: 'generationCreate',
         summary: '发起生成任务 / create a generation task',
         description:
           '任务以 processing 状态保存后立即返回，由后台工作进程生成。i2i、i2v 需要参考图片：`image`（一个）和/或 `images`（数组），' +
@@ -40,7 +76,14 @@ export const generationModule = (d: svc.GenerationDeps & { tokens: Tokens; db: D
           'Persists the task as `processing` and returns at once; a worker generates it. i2i and i2v need at least one ' +
           'reference (`image` and/or `images`: the caller\'s file ids or file urls). Known `parameters` keys are range-checked, ' +
           'unknown keys are kept. Results: t2i/i2i PNG (default 1024×1024 / the reference\'s size), t2v/i2v H.264 MP4 ' +
-          '(default 4 s at 24 fps, 512×512). Same prompt + seed + parameters ⇒ the same pixels (the file differs by its AI-content label, which names the task). Prompts are reviewed first (MODERATION): a refused prompt is code 400, review unavailable (MODERATION_FAIL=closed) code 503.',
+          '(default 4 s at 24 fps, 512×512). Same prompt + seed + parameters ⇒ the same pixels (the file differs by its AI-content label, which names the task). Prompts are reviewed first (MODERATION): a refused prompt is code 400, review unavailable (MODERATION_FAIL=closed) code 503.\n\n' +
+          '限额：每个用户同时处理中的任务最多 USER_MAX_ACTIVE_TASKS 个（默认 4），每个 UTC 自然日最多创建 USER_DAILY_TASKS 个（默认不限）；' +
+          '超出时 HTTP 200、code 429，带 `Retry-After` 响应头（秒），message 说明何时再试。请求头 `Idempotency-Key`：24 小时内相同的键与相同的' +
+          '请求体返回第一次的应答（`Idempotent-Replayed: true`），不会再创建任务；相同的键配不同的请求体为 code 400。\n\n' +
+          'Limits: at most USER_MAX_ACTIVE_TASKS tasks of one user in `processing` (default 4) and USER_DAILY_TASKS created per ' +
+          'UTC day (default unlimited); beyond them HTTP 200 with code 429, a `Retry-After` header (seconds) and a message ' +
+          'saying when to try again. `Idempotency-Key` header: the same key with the same body within 24 h returns the ' +
+          'first answer (`Idempotent-Replayed: true`) and queues nothing; the same key with another body is code 400.',
         security: bearer,
       },
     })
@@ -53,6 +96,7 @@ export const generationModule = (d: svc.GenerationDeps & { tokens: Tokens; db: D
         response: { 200: m.CancelResponse },
         detail: {
           tags: ['内容生成 / generation'],
+          operationId: 'generationCancel',
           summary: '取消生成任务 / cancel a task',
           description:
             '仅任务所有者可取消运行中的任务：任务以 `status: "failed"`、`error: "已取消"`、`canceled: true` 结束（客户端只认三种状态），' +
@@ -76,6 +120,7 @@ export const generationModule = (d: svc.GenerationDeps & { tokens: Tokens; db: D
         response: { 200: m.TaskResponse },
         detail: {
           tags: ['内容生成 / generation'],
+          operationId: 'generationGet',
           summary: '查询生成结果 / poll a task',
           description:
             '`status`：processing | completed | failed；完成后有 `result_url` 与 `completed_at`，失败时有 `error`；' +
@@ -101,6 +146,7 @@ export const generationModule = (d: svc.GenerationDeps & { tokens: Tokens; db: D
         params: t.Object({ taskId: t.String({ maxLength: 100 }) }),
         detail: {
           tags: ['内容生成 / generation'],
+          operationId: 'generationEvents',
           summary: '任务实时事件（SSE）/ live task events (server-sent events)',
           description:
             '`text/event-stream`：连接后立即发送一条事件（任务当前状态），之后任务每次变化（status、`progress`、`queue_position`）' +
@@ -134,7 +180,7 @@ export const generationModule = (d: svc.GenerationDeps & { tokens: Tokens; db: D
                     ': ping\n\n' +
                     'data: {"task_id":"task_0123456789abcdef0123","status":"completed","created_at":"2025-11-04T17:00:00Z","result_url":"/generated_outputs/task_0123456789abcdef0123.png","completed_at":"2025-11-04T17:00:09Z"}\n\n',
                 },
-                'application/json': { schema: m.TaskResponse as never },
+                'application/json': { schema: { $ref: '#/components/schemas/GenerationGetResponse' } },
               },
             },
             401: { description: 'token 缺失、无效、过期或已撤销 / missing, bad, expired or revoked token' },
@@ -143,10 +189,12 @@ export const generationModule = (d: svc.GenerationDeps & { tokens: Tokens; db: D
       },
     )
     .get('/generated_outputs/:name', download, {
-      auth: true,
+      transform: fileAccess,
       params: FileName,
+      query: m.SignedFileQuery,
       detail: {
         tags: ['内容生成 / generation'],
+        operationId: 'generationResult',
         summary: '获取生成结果 / download a result (result_url)',
         description:
           '需要 token，仅任务所有者可读；支持 Range（HTTP 206）。他人的、已删除记录的或不存在的文件返回 HTTP 404。' +
@@ -154,35 +202,49 @@ export const generationModule = (d: svc.GenerationDeps & { tokens: Tokens; db: D
           'Bearer token required; owner only. Returns image/png or video/mp4 with Content-Length; `Range: bytes=a-b` ' +
           'gives HTTP 206 (416 when unsatisfiable). Someone else\'s file, a hidden record\'s file or an unknown name: HTTP 404. ' +
           'With STORAGE=s3 and S3_REDIRECT=1 the owner gets HTTP 302 to a presigned URL valid for 5 minutes instead ' +
-          '(the client must follow redirects).',
-        security: bearer,
+          '(the client must follow redirects).\n\n' +
+          '浏览器可不带 token，改用轮询/历史返回的 `signed_url`（查询参数 exp、sid、sig）；链接过期、被篡改或会话已结束返回 HTTP 403（与文件是否存在无关）。\n\n' +
+          'Browsers may instead use the `signed_url` of the poll or the history (query `exp`, `sid`, `sig`) without the ' +
+          'token; an expired or tampered link, or one whose session has ended, is HTTP 403 whether or not the file exists.',
+        security: [...bearer, {}],
+        responses: fileResponses(['image/png', 'video/mp4'], { 403: m.linkRefusedDoc }),
       },
     })
     // The newer desktop build puts /api/v1 in front of every path that does not start with `outputs` (DECISIONS §9)
     .get('/api/v1/generated_outputs/:name', download, {
-      auth: true,
+      transform: fileAccess,
       params: FileName,
+      query: m.SignedFileQuery,
       detail: {
         tags: ['内容生成 / generation'],
+        operationId: 'generationResultV1',
         summary: '获取生成结果（/api/v1 前缀）/ download a result under /api/v1',
         description:
           '与 `GET /generated_outputs/{name}` 完全相同（同一文件、所有者规则、Range 与 404），供在路径前加 /api/v1 的客户端使用。\n\n' +
           'Exactly the same as `GET /generated_outputs/{name}` (same file, owner rule, Range support and 404s), for ' +
-          'clients that put /api/v1 in front of the result url.',
-        security: bearer,
+          'clients that put /api/v1 in front of the result url. Signed links (`signed_url`) work here too.',
+        security: [...bearer, {}],
+        responses: fileResponses(['image/png', 'video/mp4'], { 403: m.linkRefusedDoc }),
       },
     })
     // A ready Response skips Elysia's per-record response check (1,000 records: about a third of the time); the
     // schema documents the shape and the tests check it.
-    .get('/api/v1/user/generation_list', async ({ user }) => jsonResponse(200, ok('成功', await svc.history(d, user))), {
+    .get('/api/v1/user/generation_list', historyList, {
       auth: true,
+      query: m.HistoryQuery,
       response: { 200: m.HistoryResponse },
       detail: {
         tags: ['内容管理 / history'],
+        operationId: 'historyList',
         summary: '获取历史生成记录 / history',
         description:
-          '本人未删除的记录，按创建时间升序（早的在前）；附加 `status`，未完成的 `result_url` 为 null。\n\n' +
-          'The caller\'s visible records, oldest first, with `status` added; `result_url` is null until completed.',
+          '本人未删除的记录，按创建时间升序（早的在前）；附加 `status`，未完成的 `result_url` 为 null；已完成的带 `signed_url`。' +
+          '不带参数时返回全部记录（与规范及客户端一致）；带 `limit`（1–100）和/或 `cursor` 时分页：`data` 仍为本页记录数组，' +
+          '信封顶层的 `next_cursor` 为下一页游标（最后一页为 null），原样传回 `cursor` 取下一页。无效的 limit 或 cursor 返回 code 400。\n\n' +
+          'The caller\'s visible records, oldest first, with `status` added; `result_url` is null until completed; ' +
+          'completed ones carry `signed_url`. Without parameters: the whole list (the spec, and what the client expects). ' +
+          'With `limit` (1–100) and/or `cursor`: one page; `data` is still the list, and `next_cursor` beside it (top ' +
+          'level of the envelope) is the next page\'s cursor, null on the last page. A bad limit or cursor is code 400.',
         security: bearer,
       },
     })
@@ -196,6 +258,7 @@ export const generationModule = (d: svc.GenerationDeps & { tokens: Tokens; db: D
         response: { 200: m.HideResponse },
         detail: {
           tags: ['内容管理 / history'],
+          operationId: 'historyHide',
           summary: '删除生成记录（按 result_url）/ hide a record by its result url',
           description:
             '令该记录对本人不可见，并在同一事务中删除本人收藏夹里 refer_url 等于该 url 的文件节点。未知 url 返回 code 400。\n\n' +
@@ -214,6 +277,7 @@ export const generationModule = (d: svc.GenerationDeps & { tokens: Tokens; db: D
         response: { 200: m.HideResponse },
         detail: {
           tags: ['内容管理 / history'],
+          operationId: 'historyDelete',
           summary: '删除生成记录（按 task_id）/ hide a record by task id',
           description:
             '与 POST 形式含义相同（新版客户端使用）。未知或他人的 task_id 返回 code 400。\n\n' +

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Static } from 'elysia';
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { Clock } from '../../clock';
-import { type Db, isPglite } from '../../db/client';
+import { type Db, isPglite, type Tx } from '../../db/client';
 import { files, sessions, tasks } from '../../db/schema';
 import { type AuthUser, touchSession, userOf } from '../../http/auth';
 import { knownAlive, rememberAlive, sessionEpoch } from '../../http/session-cache';
@@ -11,13 +11,16 @@ import { AppError, badRequest, isoUtc } from '../../http/envelope';
 import { notFound, openObject } from '../../http/files';
 import type { Storage } from '../../storage';
 import { removeFileNodesByUrl } from '../favorites/service';
-import { cancel as cancelQueued, notifyCancel, notifyWork } from '../../queue';
+import { cancel as cancelQueued, fairSeqOf, notifyCancel, notifyWork } from '../../queue';
 import { FILE_ID, FILE_URL } from '../uploads/service';
 import type { CreateBody } from './model';
 import { isVideoType, needsReference } from '../../tasks';
 import type { Logger } from '../../logger';
 import { recordVerdict, subjectOf } from '../../moderation/audit';
 import type { Moderator, Verdict } from '../../moderation/types';
+import { checkTaskLimits, type FairUseSettings, lockUserTasks } from './fair-use';
+import { type IdempotencyScope, storeAnswer, storedAnswer } from '../../http/idempotency';
+import type { ResultLinks } from '../../http/result-links';
 
 export interface GenerationDeps {
   db: Db;
@@ -28,6 +31,10 @@ export interface GenerationDeps {
   /** reviews prompts and references before a task is queued (MODERATION) */
   moderator: Moderator;
   log: Logger;
+  /** USER_MAX_ACTIVE_TASKS / USER_DAILY_TASKS (issue 14); absent ⇒ no limits */
+  fairUse?: FairUseSettings;
+  /** signs `signed_url` for browsers (issue 14); absent ⇒ no `signed_url` */
+  links?: ResultLinks;
 }
 
 export const MSG_PROMPT_REJECTED = '提示词包含违规内容，请修改后重试';
@@ -116,7 +123,25 @@ async function resolveReferences(d: GenerationDeps, userId: number, input: Creat
   return ids.map(([, id]) => id);
 }
 
-export async function createTask(d: GenerationDeps, user: AuthUser, input: CreateInput) {
+/** What POST /generation answers (`data`), stored as is under an Idempotency-Key. */
+export type CreatedTask = Awaited<ReturnType<typeof insertTask>>;
+
+/**
+ * POST /generation. With an Idempotency-Key (`idem`), a stored answer is returned as it was (`replayed`) and
+ * nothing is queued. Order: the stored answer; validation; the limits (a pre-check, so that a user over a limit
+ * costs no review); the prompt's review; then one transaction under the user's task lock that looks for a stored
+ * answer again (a concurrent duplicate), checks the limits again, stores the task and the answer.
+ */
+export async function createTask(
+  d: GenerationDeps,
+  user: AuthUser,
+  input: CreateInput,
+  idem: IdempotencyScope | null = null,
+): Promise<{ data: CreatedTask; replayed: boolean }> {
+  if (idem) {
+    const prior = await storedAnswer<CreatedTask>(d.db, idem, d.clock.now());
+    if (prior) return { data: prior, replayed: true };
+  }
   const prompt = input.prompt.trim();
   if (!prompt) throw badRequest('参数不合规：prompt（不能为空）');
   const parameters = input.parameters ?? {};
@@ -130,14 +155,47 @@ export async function createTask(d: GenerationDeps, user: AuthUser, input: Creat
     if (w * h > MAX_VIDEO_PIXELS) throw badRequest('参数不合规：width/height（视频每帧最多 1024×1024 像素）');
   }
   checkStoredParameters(parameters);
+  if (d.fairUse) await checkTaskLimits(d.db, d.fairUse, user.id, d.clock.now());
   const references: Task['references'] = {};
   if (input.image !== undefined) references.image = input.image;
   if (input.images !== undefined) references.images = input.images;
   const id = `task_${randomBytes(10).toString('hex')}`;
   const negative = typeof parameters.negative_prompt === 'string' ? parameters.negative_prompt : '';
   const reviewRequired = await reviewRequest(d, user.id, id, negative ? `${prompt}\n${negative}` : prompt, refs);
-  const createdAt = d.clock.now();
-  const stored = await d.db.insert(tasks).values({
+  const answer = await d.db.transaction(async (tx) => {
+    await lockUserTasks(tx, user.id);
+    const now = d.clock.now();
+    if (idem) {
+      const prior = await storedAnswer<CreatedTask>(tx, idem, now);
+      if (prior) return { data: prior, replayed: true };
+    }
+    if (d.fairUse) await checkTaskLimits(tx, d.fairUse, user.id, now);
+    const data = await insertTask(tx, { id, user, input, prompt, parameters, references, refs, reviewRequired, createdAt: now });
+    if (idem) await storeAnswer(tx, idem, data, now);
+    return { data, replayed: false };
+  });
+  if (answer.replayed) return answer;
+  d.wake();
+  // every instance's runner hears of it; if the notification is lost, their slow poll finds the task anyway
+  await notifyWork(d.db).catch(() => {});
+  return answer;
+}
+
+interface NewTask {
+  id: string;
+  user: AuthUser;
+  input: CreateInput;
+  prompt: string;
+  parameters: Record<string, unknown>;
+  references: Task['references'];
+  refs: string[];
+  reviewRequired: boolean;
+  createdAt: Date;
+}
+
+/** Stores the task (queued: processing, no lease) and returns what POST /generation answers. */
+async function insertTask(tx: Tx, { id, user, input, prompt, parameters, references, refs, reviewRequired, createdAt }: NewTask) {
+  const stored = await tx.insert(tasks).values({
     id,
     userId: user.id,
     type: input.type,
@@ -149,12 +207,10 @@ export async function createTask(d: GenerationDeps, user: AuthUser, input: Creat
     reviewStatus: 'pending',
     reviewRequired,
     createdAt,
+    fairSeq: fairSeqOf(user.id),
   }).returning({ id: tasks.id });
   // "created" is only said of a row the database confirms (the embedded PGlite once reported a failed insert as done)
   if (stored.length !== 1) throw new Error(`task ${id} was not stored`);
-  d.wake();
-  // every instance's runner hears of it; if the notification is lost, their slow poll finds the task anyway
-  await notifyWork(d.db).catch(() => {});
   return { task_id: id, created_at: isoUtc(createdAt), type: input.type, prompt, parameters, ...references, status: 'processing' };
 }
 
@@ -245,7 +301,7 @@ export async function getTask(d: GenerationDeps, claims: TokenClaims, taskId: st
     const [task] = await own.execute({ id: taskId, userId: claims.userId });
     if (!task) throw badRequest('任务不存在');
     touchSession(d.db, claims.sessionId);
-    return taskView(task);
+    return taskView(task, signerFor(d, claims.sessionId));
   }
   let poll = pollQueries.get(d.db);
   if (!poll) pollQueries.set(d.db, (poll = preparePoll(d.db)));
@@ -254,13 +310,28 @@ export async function getTask(d: GenerationDeps, claims: TokenClaims, taskId: st
   if (task && embedded) rememberAlive(claims.sessionId, claims.userId, task.sessionExpiresAt, since);
   if (!task) return missingTask(d.db, claims);
   touchSession(d.db, claims.sessionId);
-  return taskView(task);
+  return taskView(task, signerFor(d, claims.sessionId));
 }
 
-/** The poll's `message` and `data` for a task row; the live events (events.ts) send the same `data`. */
-export function taskView(task: ViewRow): { message: string; data: TaskView } {
+/** Signs a result path for one session (`signed_url`). */
+export type SignUrl = (path: string) => string;
+
+/** The signer of `signed_url` for the session, or undefined when the deps sign no links. */
+export function signerFor(d: Pick<GenerationDeps, 'links'>, sessionId: string): SignUrl | undefined {
+  const links = d.links;
+  return links ? (path) => links.sign(path, sessionId) : undefined;
+}
+
+/**
+ * The poll's `message` and `data` for a task row; the live events (events.ts) send the same `data`. With `sign` (the
+ * asking session's signer) a completed result also gets its `signed_url`.
+ */
+export function taskView(task: ViewRow, sign?: SignUrl): { message: string; data: TaskView } {
   const data: Omit<TaskView, 'review_status'> & { review_status?: ReviewStatus } = { task_id: task.id, status: task.status, created_at: isoUtc(task.createdAt) };
-  if (task.status === 'completed' && task.resultUrl) data.result_url = task.resultUrl;
+  if (task.status === 'completed' && task.resultUrl) {
+    data.result_url = task.resultUrl;
+    if (sign) data.signed_url = sign(task.resultUrl);
+  }
   if (task.completedAt) data.completed_at = isoUtc(task.completedAt);
   if (task.status === 'failed' && task.error) data.error = task.error;
   addLiveFields(data, task);
@@ -273,6 +344,8 @@ export interface TaskView {
   status: string;
   created_at: string;
   result_url?: string;
+  /** result_url signed for the asking session: usable without the token (`<img src>`) */
+  signed_url?: string;
   completed_at?: string;
   error?: string;
   progress?: number;
@@ -326,38 +399,112 @@ export async function cancelTask(d: GenerationDeps, user: AuthUser, taskId: stri
   return { task_id: taskId, status: 'failed' as const, created_at: isoUtc(row.createdAt), error: '已取消' as const, canceled: true as const };
 }
 
-export async function history(d: GenerationDeps, user: AuthUser) {
+/** One page of the history: at most `limit` records after `cursor` (GET /user/generation_list?limit=&cursor=). */
+export interface HistoryPage {
+  limit?: number;
+  cursor?: string;
+}
+
+/** Records per page when a cursor comes without `limit`. */
+export const HISTORY_PAGE_DEFAULT = 20;
+export const HISTORY_PAGE_MAX = 100;
+
+/** The opaque cursor after a record: base64url of `<created_at in µs since the epoch>.<task id>` (the list's order). */
+export const encodeCursor = (micros: string, taskId: string) => Buffer.from(`${micros}.${taskId}`).toString('base64url');
+
+/** The position a cursor names; code 400 for anything this server did not hand out. */
+export function decodeCursor(cursor: string): { micros: string; taskId: string } {
+  const m = /^[A-Za-z0-9_-]{1,200}$/.test(cursor)
+    ? /^(\d{1,17})\.(task_[0-9a-f]{20})$/.exec(Buffer.from(cursor, 'base64url').toString('latin1'))
+    : null;
+  if (!m) throw badRequest('参数不合规：cursor（无效的游标）');
+  return { micros: m[1], taskId: m[2] };
+}
+
+/**
+ * The caller's visible records, oldest first. Without `page` the whole list (the spec, and what the desktop client
+ * reads); with it one page in the same order (keyset on created_at, id: the index tasks_user_created_idx) and the
+ * cursor of the next page, null after the last. Completed records carry `signed_url` for the caller's session.
+ */
+export async function history(d: GenerationDeps, user: AuthUser): Promise<Record<string, unknown>[]>;
+export async function history(d: GenerationDeps, user: AuthUser, page: HistoryPage): Promise<{ items: Record<string, unknown>[]; nextCursor: string | null }>;
+export async function history(
+  d: GenerationDeps,
+  user: AuthUser,
+  page?: HistoryPage,
+): Promise<Record<string, unknown>[] | { items: Record<string, unknown>[]; nextCursor: string | null }> {
+  const columns = {
+    id: tasks.id,
+    createdAt: tasks.createdAt,
+    type: tasks.type,
+    prompt: tasks.prompt,
+    parameters: tasks.parameters,
+    resultUrl: tasks.resultUrl,
+    status: tasks.status,
+    progress: tasks.progress,
+    queuePosition: tasks.queuePosition,
+    canceled: tasks.canceled,
+    reviewStatus: tasks.reviewStatus,
+    reviewMessage: tasks.reviewMessage,
+  };
+  const own = and(eq(tasks.userId, user.id), eq(tasks.hidden, false));
+  const sign = signerFor(d, user.sessionId);
+  if (!page) {
+    const rows = await d.db.select(columns).from(tasks).where(own).orderBy(asc(tasks.createdAt), asc(tasks.id));
+    return rows.map((r) => historyItem(r, sign));
+  }
+  const limit = page.limit ?? HISTORY_PAGE_DEFAULT;
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > HISTORY_PAGE_MAX) {
+    throw badRequest(`参数不合规：limit（应为 1–${HISTORY_PAGE_MAX} 的整数）`);
+  }
+  const after = page.cursor === undefined ? undefined : decodeCursor(page.cursor);
+  // exact to the microsecond whatever wrote the row (PostgreSQL keeps µs, a JS Date only ms)
+  const micros = sql<string>`(extract(epoch from ${tasks.createdAt}) * 1000000)::bigint::text`;
   const rows = await d.db
-    .select({
-      id: tasks.id,
-      createdAt: tasks.createdAt,
-      type: tasks.type,
-      prompt: tasks.prompt,
-      parameters: tasks.parameters,
-      resultUrl: tasks.resultUrl,
-      status: tasks.status,
-      progress: tasks.progress,
-      queuePosition: tasks.queuePosition,
-      canceled: tasks.canceled,
-      reviewStatus: tasks.reviewStatus,
-      reviewMessage: tasks.reviewMessage,
-    })
+    .select({ ...columns, micros })
     .from(tasks)
-    .where(and(eq(tasks.userId, user.id), eq(tasks.hidden, false)))
-    .orderBy(asc(tasks.createdAt), asc(tasks.id));
-  return rows.map((r) => {
-    const item: Record<string, unknown> & Omit<LiveFields, 'review_status'> & { review_status?: ReviewStatus } = {
-      task_id: r.id,
-      created_at: isoUtc(r.createdAt),
-      type: r.type,
-      prompt: r.prompt,
-      parameters: r.parameters,
-      result_url: r.resultUrl,
-      status: r.status,
-    };
-    addLiveFields(item, r);
-    return item;
-  });
+    .where(
+      after
+        ? and(own, sql`(${tasks.createdAt}, ${tasks.id}) > (timestamptz 'epoch' + ${after.micros}::bigint * interval '1 microsecond', ${after.taskId})`)
+        : own,
+    )
+    .orderBy(asc(tasks.createdAt), asc(tasks.id))
+    .limit(limit + 1);
+  const more = rows.length > limit;
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return { items: items.map((r) => historyItem(r, sign)), nextCursor: more && last ? encodeCursor(String(last.micros), last.id) : null };
+}
+
+interface HistoryRow {
+  id: string;
+  createdAt: Date;
+  type: string;
+  prompt: string;
+  parameters: unknown;
+  resultUrl: string | null;
+  status: string;
+  progress: number | null;
+  queuePosition: number | null;
+  canceled: boolean;
+  reviewStatus: string;
+  reviewMessage: string | null;
+}
+
+/** One history record as the API shows it. */
+function historyItem(r: HistoryRow, sign: SignUrl | undefined) {
+  const item: Record<string, unknown> & Omit<LiveFields, 'review_status'> & { review_status?: ReviewStatus } = {
+    task_id: r.id,
+    created_at: isoUtc(r.createdAt),
+    type: r.type,
+    prompt: r.prompt,
+    parameters: r.parameters,
+    result_url: r.resultUrl,
+    status: r.status,
+  };
+  if (sign && r.status === 'completed' && r.resultUrl) item.signed_url = sign(r.resultUrl);
+  addLiveFields(item, r);
+  return item;
 }
 
 /** `/generated_outputs/x.png` from what the client sent (a path, or an absolute URL). */
@@ -389,6 +536,38 @@ export async function findOwnResult(d: GenerationDeps, userId: number, name: str
   const m = /^(task_[0-9a-f]{20})\.(png|jpg|webp|gif|mp4|webm|mov)$/.exec(name);
   if (!m) throw notFound();
   const task = await ownTask(d, userId, m[1]);
+  if (!task || task.status !== 'completed' || task.reviewStatus !== 'approved' || !task.resultKey || task.resultUrl !== `/generated_outputs/${name}`) {
+    throw notFound();
+  }
+  const object = await openObject(d.storage, task.resultKey);
+  return { object, mime: task.resultMime ?? 'application/octet-stream' };
+}
+
+/** A signed link that is tampered with, expired, or whose session ended: HTTP 403, whatever the file (issue 14). */
+export const linkRefused = () => new AppError(403, '链接无效或已过期', 403);
+
+/**
+ * The result behind a correctly signed `/generated_outputs/<name>` link of session `sessionId` (the signature is
+ * checked by the route, before this): one query reads the record and whether the session is still alive and the
+ * record's owner's. An ended or expired session is HTTP 403; a record hidden since, or a file gone, HTTP 404 as for
+ * the bearer form.
+ */
+export async function findSignedResult(d: GenerationDeps, sessionId: string, name: string) {
+  const m = /^(task_[0-9a-f]{20})\.(png|jpg|webp|gif|mp4|webm|mov)$/.exec(name);
+  if (!m) throw notFound();
+  const [task] = await d.db
+    .select({
+      status: tasks.status,
+      reviewStatus: tasks.reviewStatus,
+      resultKey: tasks.resultKey,
+      resultUrl: tasks.resultUrl,
+      resultMime: tasks.resultMime,
+      session: sessions.id,
+    })
+    .from(tasks)
+    .leftJoin(sessions, and(eq(sessions.id, sessionId), eq(sessions.userId, tasks.userId), sql`${sessions.expiresAt} > now()`))
+    .where(and(eq(tasks.id, m[1]), eq(tasks.hidden, false)));
+  if (task && task.session === null) throw linkRefused();
   if (!task || task.status !== 'completed' || task.reviewStatus !== 'approved' || !task.resultKey || task.resultUrl !== `/generated_outputs/${name}`) {
     throw notFound();
   }

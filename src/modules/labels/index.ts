@@ -53,6 +53,7 @@ export const labelsModule = (d: { keys: readonly Uint8Array[] }) =>
     {
       response: { 200: VerifyResponse },
       detail: {
+        operationId: 'labelsVerify',
         summary: '校验 AI 生成内容标识 / verify a file\'s AI-content label',
         description:
           '无需登录。请求体为文件原始字节（任意 Content-Type），或 multipart/form-data 的 file 字段。读取 GB 45438-2025 隐式标识' +

@@ -11,7 +11,7 @@ const Session = t.Object({
   expires_at: Timestamp,
   user_agent: t.Nullable(t.String({ description: '登录时的 User-Agent' })),
   ip: t.Nullable(t.String({ description: '登录时的客户端 IP' })),
-});
+}, { title: 'Session' });
 
 /** The caller's login sessions (issue 10): list them, end one. Logout is POST /api/v1/auth/logout. */
 export const sessionsModule = (d: svc.SessionDeps) =>
@@ -21,6 +21,7 @@ export const sessionsModule = (d: svc.SessionDeps) =>
       auth: true,
       response: { 200: Envelope(t.Array(Session), '200 成功; 401 未登录或登录已过期 (HTTP 401); 500') },
       detail: {
+        operationId: 'sessionsList',
         summary: '登录设备（会话）列表 / list login sessions',
         description:
           '本人未过期的会话，按创建时间升序；`current` 标记发起本请求的会话。\n\n' +
@@ -38,6 +39,7 @@ export const sessionsModule = (d: svc.SessionDeps) =>
         ),
       },
       detail: {
+        operationId: 'sessionsEnd',
         summary: '结束一个会话 / end a session',
         description:
           '结束本人的一个会话，其 token 之后返回 HTTP 401（可以是当前会话，相当于退出登录）。他人的或不存在的会话 ID 返回 code 400。\n\n' +

@@ -3,6 +3,7 @@ import type { Db } from '../../db/client';
 import { authGuard, bearer } from '../../http/auth';
 import { badRequest, Envelope, ok } from '../../http/envelope';
 import { serveFile } from '../../http/files';
+import { fileResponses } from '../../http/openapi-doc';
 import type { RawBody } from '../../http/guard';
 import type { Tokens } from '../../http/tokens';
 import * as svc from './service';
@@ -41,6 +42,7 @@ export const uploadsModule = (d: svc.UploadDeps & { tokens: Tokens; db: Db }) =>
           ),
         },
         detail: {
+          operationId: 'uploadCreate',
           summary: '上传参考图片 / upload a reference image',
           description:
             '请求体为图片原始字节（Content-Type: image/png|jpeg|webp|gif），或 multipart/form-data 中的一个文件字段（优先字段名 file）。' +
@@ -75,12 +77,14 @@ export const uploadsModule = (d: svc.UploadDeps & { tokens: Tokens; db: Db }) =>
         auth: true,
         params: t.Object({ name: t.String() }),
         detail: {
+          operationId: 'uploadGet',
           summary: '读取上传的图片 / read an uploaded image (file_url)',
           description:
             '仅上传者可读；其他情况 HTTP 404。支持 Range（HTTP 206）。对象存储且 S3_REDIRECT=1 时，上传者得到 HTTP 302，Location 为 5 分钟内' +
             '有效的预签名地址。\n\nOnly the uploader may read it; anything else is HTTP 404. Content-Length and Range (206) as ' +
             'for results. With STORAGE=s3 and S3_REDIRECT=1 the uploader gets HTTP 302 to a presigned URL valid for 5 minutes.',
           security: bearer,
+          responses: fileResponses(['image/png', 'image/jpeg', 'image/webp', 'image/gif']),
         },
       },
     );

@@ -17,6 +17,7 @@ import S3rver from 's3rver';
 import { SMTPServer } from 'smtp-server';
 import { encodePng } from '../src/engine/local';
 import { resetCodeIn } from './support/mail';
+import { pgAdminUrl, postgresReachable } from './support/pg';
 
 setDefaultTimeout(60_000);
 
@@ -29,17 +30,7 @@ const START_TIMEOUT_MS = 30_000;
 // ---------------------------------------------------------------------------------------------------------------
 // PostgreSQL: a scratch database
 
-function adminUrl(): string {
-  if (process.env.MULTI_INSTANCE_PG_ADMIN_URL) return process.env.MULTI_INSTANCE_PG_ADMIN_URL;
-  if (process.env.TEST_DATABASE_URL) {
-    const u = new URL(process.env.TEST_DATABASE_URL);
-    u.pathname = '/postgres';
-    return u.toString();
-  }
-  return 'postgres://postgres@127.0.0.1:5432/postgres';
-}
-
-const ADMIN_URL = adminUrl();
+const ADMIN_URL = pgAdminUrl();
 const DB_NAME = `aigc_multi_${process.pid}_${Date.now().toString(36)}`;
 const DATABASE_URL = (() => {
   const u = new URL(ADMIN_URL);
@@ -47,19 +38,7 @@ const DATABASE_URL = (() => {
   return u.toString();
 })();
 
-async function postgresReachable(): Promise<boolean> {
-  const sql = postgres(ADMIN_URL, { max: 1, connect_timeout: 3, onnotice: () => {} });
-  try {
-    await sql`select 1`;
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await sql.end({ timeout: 1 }).catch(() => {});
-  }
-}
-
-const reachable = await postgresReachable();
+const reachable = await postgresReachable(ADMIN_URL);
 if (!reachable) {
   if (process.env.CI) throw new Error(`multi-instance test: PostgreSQL is not reachable at ${ADMIN_URL}`);
   console.warn(`multi-instance test skipped: PostgreSQL is not reachable at ${ADMIN_URL}`);

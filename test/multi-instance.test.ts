@@ -25,7 +25,7 @@ const ROOT = join(import.meta.dir, '..');
 const JWT_SECRET = 'multi-instance-secret-0123456789-abcdefgh';
 const BUCKET = 'aigc-multi';
 const PASSWORD = 'User@1234';
-const START_TIMEOUT_MS = 30_000;
+const START_TIMEOUT_MS = 60_000;
 
 // ---------------------------------------------------------------------------------------------------------------
 // PostgreSQL: a scratch database

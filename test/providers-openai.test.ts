@@ -505,7 +505,7 @@ describe('kill -9 during a provider job', () => {
   }
 
   async function ready(base: string) {
-    await until(() => fetch(`${base}/healthz`).then((r) => r.ok, () => false), 'the server to listen', 30_000);
+    await until(() => fetch(`${base}/healthz`).then((r) => r.ok, () => false), 'the server to listen', 60_000);
   }
 
   async function api(base: string, method: string, path: string, body?: unknown, token?: string): Promise<any> {
@@ -563,5 +563,5 @@ describe('kill -9 during a provider job', () => {
       await proc.exited;
       await usePool();
     }
-  }, 120_000);
+  }, 180_000);
 });

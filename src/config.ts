@@ -52,6 +52,8 @@ export interface Config {
   dataDir: string;
   /** absent ⇒ embedded PGlite in `${dataDir}/pg` */
   databaseUrl: string | null;
+  /** from source: a pre-initialised PGlite data dir (gzipped tar) a first embedded start loads (PGLITE_SEED) */
+  pgliteSeedFile: string | null;
   jwtSecret: string;
   /** token lifetime in seconds */
   jwtTtl: number;
@@ -335,6 +337,7 @@ export function loadConfig(env: Env = process.env): Config {
     host: opt('HOST', (_n, r) => r.trim(), '0.0.0.0'),
     dataDir,
     databaseUrl,
+    pgliteSeedFile: opt('PGLITE_SEED', (_n, r) => r.trim(), null),
     jwtSecret,
     jwtTtl: opt('JWT_TTL', parseDuration, 7 * 86400),
     smtpUrl: opt('SMTP_URL', (n, r) => parseUrl(n, r.trim(), ['smtp:', 'smtps:']), null),

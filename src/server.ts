@@ -46,7 +46,7 @@ export async function startServer(config: Config, log: Logger) {
     database = await openDatabase(
       config.databaseUrl
         ? { kind: 'postgres', url: config.databaseUrl }
-        : { kind: 'pglite', dataDir: join(config.dataDir, 'pg'), seed: embeddedPgSeed() },
+        : { kind: 'pglite', dataDir: join(config.dataDir, 'pg'), seed: embeddedPgSeed(config.pgliteSeedFile) },
     );
   } catch (e) {
     releaseDataDir();

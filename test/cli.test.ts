@@ -147,7 +147,10 @@ describe('embedded database: migrate, backup while serving, restore', () => {
   let uploadUrl = '';
 
   test('migrate on a fresh data dir applies every migration; again: nothing to apply', async () => {
-    const first = await cli(['migrate'], envFor(a));
+    // without the pre-initialised seed (test/support/preload.ts), so that the migrations themselves run here
+    const unseeded = { ...envFor(a) };
+    delete unseeded.PGLITE_SEED;
+    const first = await cli(['migrate'], unseeded);
     expect(first.err).toBe('');
     expect(first.code).toBe(0);
     expect(first.out).toContain(`applied ${migrations.length} migration(s)`);

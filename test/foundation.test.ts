@@ -223,6 +223,8 @@ describe('embedded PGlite seed', () => {
     const dir = mkdtempSync(join(tmpdir(), 'aigc-seed-'));
     await makePgSeed(join(dir, 'seed.tgz'));
     const seed = Bun.file(join(dir, 'seed.tgz'));
+    // the suite's own seed (test/support/preload.ts) is made the same way
+    expect(process.env.PGLITE_SEED && (await Bun.file(process.env.PGLITE_SEED).exists())).toBe(true);
     const first = await openDatabase({ kind: 'pglite', dataDir: join(dir, 'pg'), seed });
     expect(await migrate(first.db, migrations)).toEqual([]); // nothing left to apply
     // sized for one process, not PostgreSQL's server defaults (keeps idle RSS low)

@@ -499,6 +499,7 @@ describe('kill -9 during a provider job', () => {
       TASK_LEASE: '2',
       FFMPEG_PATH: ffmpegPath,
       AIGC_LABEL_KEY: TEST_LABEL_KEY,
+      PGLITE_SEED: process.env.PGLITE_SEED ?? '',
     };
     if (process.env.TEST_DATABASE_URL) env.DATABASE_URL = process.env.TEST_DATABASE_URL;
     return Bun.spawn([process.execPath, 'src/index.ts'], { env, stdout: 'pipe', stderr: 'pipe' });

@@ -137,7 +137,7 @@ async function migrateCommand(config: Config, io: Out): Promise<number> {
     return report(body.applied, where, ' (asked the running server)');
   }
   return withDataDir(config, 'migrate', async () => {
-    const database = await openDatabase({ kind: 'pglite', dataDir: join(config.dataDir, 'pg'), seed: embeddedPgSeed() });
+    const database = await openDatabase({ kind: 'pglite', dataDir: join(config.dataDir, 'pg'), seed: embeddedPgSeed(config.pgliteSeedFile) });
     try {
       return report(await migrate(database.db, migrations), where);
     } finally {

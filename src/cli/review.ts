@@ -26,7 +26,7 @@ export async function reviewCli(config: Config, args: string[], out: (line: stri
     return 2;
   }
   const database = await openDatabase(
-    config.databaseUrl ? { kind: 'postgres', url: config.databaseUrl } : { kind: 'pglite', dataDir: join(config.dataDir, 'pg'), seed: embeddedPgSeed() },
+    config.databaseUrl ? { kind: 'postgres', url: config.databaseUrl } : { kind: 'pglite', dataDir: join(config.dataDir, 'pg'), seed: embeddedPgSeed(config.pgliteSeedFile) },
   );
   try {
     await migrate(database.db, migrations);

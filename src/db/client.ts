@@ -125,7 +125,13 @@ export function rowsOf<T>(result: unknown): T[] {
   return (Array.isArray(result) ? result : (result as { rows: T[] }).rows) as T[];
 }
 
-/** The pre-initialised data dir that scripts/build.ts embeds in the compiled binary; null when running from source. */
-export function embeddedPgSeed(): Blob | null {
-  return Bun.embeddedFiles.find((f) => /^pgdata(-[a-z0-9]+)?\.tgz$/.test((f as Blob & { name: string }).name)) ?? null;
+/**
+ * The pre-initialised data dir a first embedded start loads instead of running initdb: the one scripts/build.ts
+ * embeds in the compiled binary, else (from source) `file` when it exists (PGLITE_SEED), else null.
+ */
+export function embeddedPgSeed(file: string | null = null): Blob | null {
+  const embedded = Bun.embeddedFiles.find((f) => /^pgdata(-[a-z0-9]+)?\.tgz$/.test((f as Blob & { name: string }).name));
+  if (embedded) return embedded;
+  // from source: a seed file made by `bun scripts/make-pgseed.ts FILE` (PGLITE_SEED; the test suite makes one per run)
+  return file && existsSync(file) ? Bun.file(file) : null;
 }

@@ -148,7 +148,8 @@ async function runT2I(input: EngineInput): Promise<EngineOutput> {
   const style = strParam(input.parameters ?? {}, 'style');
   if (effectsFor(input.prompt ?? '', style).length > 0) img = stylise(img, input.prompt ?? '', style, 0.85, seed, false);
   if (input.visibleLabel) stampAigcMark(img);
-  return { bytes: encodePngSync(img), ext: 'png', mime: 'image/png', width: W, height: H };
+  // deflate level 1 instead of 3: same pixels, ~6 % larger file, about half the PNG time (issue 15)
+  return { bytes: encodePngSync(img, 1), ext: 'png', mime: 'image/png', width: W, height: H };
 }
 
 async function keyImage(input: EngineInput): Promise<RGBAImage> {

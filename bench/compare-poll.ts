@@ -3,7 +3,7 @@
 // on the embedded default, are seeded alike through the API, and are driven by wrk in alternating order.
 import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
-import { admin, api, ensureWrk, fmt, log, median, newUser, processes, scratch, scratchDb, SECRET, sleep, start, WORK, wrk } from './lib';
+import { cleanup, api, ensureWrk, fmt, log, median, newUser, scratch, scratchDb, SECRET, sleep, start, WORK, wrk } from './lib';
 
 const [oldBin, newBin, roundsArg] = process.argv.slice(2);
 if (!oldBin || !newBin) {
@@ -41,7 +41,5 @@ try {
     await b.server.stop();
   }
 } finally {
-  for (const p of processes) if (p.exitCode === null) p.kill('SIGKILL');
-  for (const name of scratch) await admin.unsafe(`drop database if exists ${name} with (force)`).catch(() => {});
-  await admin.end({ timeout: 2 });
+  await cleanup();
 }

@@ -235,3 +235,10 @@ export function wrk(base: string, l: Load): LoadResult {
 
 // ------------------------------------------------------------------ scenarios
 
+
+/** Ends what a benchmark started: its servers (SIGKILL), its scratch databases, the admin connection. */
+export async function cleanup(): Promise<void> {
+  for (const p of processes) if (p.exitCode === null) p.kill('SIGKILL');
+  for (const name of scratch) await admin.unsafe(`drop database if exists ${name} with (force)`).catch(() => {});
+  await admin.end({ timeout: 2 });
+}

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { openDatabase, rowsOf } from '../src/db/client';
 import { startFakeOpenAI } from '../test/fakes/openai';
-import { admin, api, BIN, build, ensureWrk, fmt, log, median, newUser, processes, ROOT, scratch, scratchDb, SECRET, sleep, start, WORK, wrk } from './lib';
+import { cleanup, api, BIN, build, ensureWrk, fmt, log, median, newUser, ROOT, scratchDb, SECRET, sleep, start, WORK, wrk } from './lib';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
@@ -154,7 +154,5 @@ async function main() {
 try {
   await main();
 } finally {
-  for (const p of processes) if (p.exitCode === null) p.kill('SIGKILL');
-  for (const name of scratch) await admin.unsafe(`drop database if exists ${name} with (force)`).catch(() => {});
-  await admin.end({ timeout: 2 });
+  await cleanup();
 }

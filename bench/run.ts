@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import {
+  cleanup,
   BIN,
   type Load,
   type LoadResult,
@@ -28,7 +29,7 @@ import {
   log,
   median,
   newUser,
-  processes,
+  
   project,
   rssMB,
   run,
@@ -400,8 +401,6 @@ function pkgVersion(name: string) {
 try {
   await main();
 } finally {
-  for (const p of processes) if (p.exitCode === null) p.kill('SIGKILL');
-  for (const name of scratch) await admin.unsafe(`drop database if exists ${name} with (force)`).catch(() => {});
-  await admin.end({ timeout: 2 });
+  await cleanup();
   rmSync(WORK, { recursive: true, force: true });
 }

@@ -22,18 +22,19 @@ import { join } from 'node:path';
 import { encode as encodePng } from 'fast-png';
 import jpeg from 'jpeg-js';
 import {
+  cleanup,
   BIN,
   ROOT,
   SECRET,
   WORK,
-  admin,
+  
   batchItems,
   build,
   fmt,
   log,
   median,
   newUser,
-  processes,
+  
   rssMB,
   scratch,
   scratchDb,
@@ -587,9 +588,7 @@ async function main() {
 try {
   await main();
 } finally {
-  for (const p of processes) if (p.exitCode === null) p.kill('SIGKILL');
-  for (const name of scratch) await admin.unsafe(`drop database if exists ${name} with (force)`).catch(() => {});
-  await admin.end({ timeout: 2 });
+  await cleanup();
   // --keep leaves the data dirs and the server logs for a look
   if (argv.includes('--keep')) log(`scratch dir kept: ${WORK}`);
   else rmSync(WORK, { recursive: true, force: true });

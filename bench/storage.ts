@@ -5,7 +5,7 @@
 // each, and downloads it with wrk (whole file, 8 connections), interleaved rounds. Writes bench/STORAGE.md.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { admin, api, BIN, build, ensureWrk, fmt, log, median, newUser, processes, ROOT, scratch, scratchDb, SECRET, sleep, start, WORK, wrk } from './lib';
+import { cleanup, api, BIN, build, ensureWrk, fmt, log, median, newUser, processes, ROOT, scratchDb, SECRET, sleep, start, WORK, wrk } from './lib';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
@@ -85,7 +85,5 @@ try {
     s3proc.kill('SIGKILL');
   }
 } finally {
-  for (const p of processes) if (p.exitCode === null) p.kill('SIGKILL');
-  for (const name of scratch) await admin.unsafe(`drop database if exists ${name} with (force)`).catch(() => {});
-  await admin.end({ timeout: 2 });
+  await cleanup();
 }

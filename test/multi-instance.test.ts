@@ -14,10 +14,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import S3rver from 's3rver';
-import { SMTPServer } from 'smtp-server';
+import type { SMTPServer } from 'smtp-server';
 import { encodePng } from '../src/engine/local';
 import { resetCodeIn } from './support/mail';
 import { pgAdminUrl, postgresReachable } from './support/pg';
+import { type ReceivedMail, startSmtp } from './support/env';
 
 setDefaultTimeout(60_000);
 
@@ -261,7 +262,7 @@ const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 let s3: S3rver | null = null;
 let smtp: SMTPServer | null = null;
-const mails: { to: string[]; raw: string }[] = [];
+const mails: ReceivedMail[] = [];
 let A: Instance;
 let B: Instance;
 let W: Instance;
@@ -284,21 +285,7 @@ describe.skipIf(!reachable)('several instances: two api + one worker on one data
     });
     s3port = ((await s3.run()) as { port: number }).port;
 
-    smtp = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ['STARTTLS', 'AUTH'],
-      logger: false,
-      onData(stream, session, callback) {
-        const chunks: Buffer[] = [];
-        stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('end', () => {
-          mails.push({ to: session.envelope.rcptTo.map((r) => r.address.toLowerCase()), raw: Buffer.concat(chunks).toString('utf8') });
-          callback();
-        });
-      },
-    });
-    await new Promise<void>((resolve) => smtp!.listen(0, '127.0.0.1', resolve));
-    smtpPort = (smtp.server.address() as { port: number }).port;
+    ({ server: smtp, port: smtpPort } = await startSmtp(mails));
 
     // A migrates the new database first; B and W start together (their migrations find nothing to do)
     A = await start('api-a', 'api');

@@ -73,7 +73,8 @@ let envPromise: Promise<TestEnv> | undefined;
 /** AIGC_LABEL_KEY of the test environment */
 export const TEST_LABEL_KEY = 'test-label-key-0123456789-0123456789-abcdef';
 
-async function startSmtp(mails: ReceivedMail[]): Promise<{ server: SMTPServer; port: number }> {
+/** A real SMTP peer on a free port that keeps every message it receives in `mails`. */
+export async function startSmtp(mails: ReceivedMail[]): Promise<{ server: SMTPServer; port: number }> {
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],

@@ -2,11 +2,13 @@ import { Elysia } from 'elysia';
 import type { Clock } from './clock';
 import type { Config } from './config';
 import type { Database } from './db/client';
-import { accessLog } from './http/access-log';
+import { accessLog, accessRecorder } from './http/access-log';
+import { pollFastPath } from './modules/generation/poll-fast';
 import { cors } from './http/cors';
 import { errorHandler } from './http/errors';
 import { favicon } from './http/favicon';
 import { createResultLinks } from './http/result-links';
+import { readCacheFor } from './http/read-cache';
 import { metricsRoute } from './http/metrics';
 import { countingMailer, metricsFor } from './ops/metrics';
 import { requestGuard } from './http/guard';
@@ -65,7 +67,8 @@ export function createApp(deps: AppDeps) {
   const moderator = deps.moderator ?? createModerator(config.moderation, { log });
   const metrics = metricsFor(db);
   const links = createResultLinks(config.jwtSecret, config.browsers.signedUrlTtl, clock);
-  return new Elysia()
+  readCacheFor(database, log); // hot reads in memory, exact through the database's notifications (issue 15)
+  const app = new Elysia()
     .use(accessLog({ log, metrics })) // first: its request id and context must exist before any other hook runs
     // before the guard and auth: a preflight carries no token and no body (and is still logged, with its request id)
     .use(cors(config.browsers))
@@ -82,6 +85,12 @@ export function createApp(deps: AppDeps) {
     .use(uploadsModule({ db, tokens, storage, clock, maxBytes: config.uploadMaxBytes, maxPixels: config.uploadMaxPixels }))
     .use(labelsModule({ keys: config.labels.verifyKeys }))
     .use(generationModule({ db, tokens, storage, clock, wake, moderator, log, fairUse: config.fairUse, links, events: deps.events ?? eventsHubFor(database, { log }) }));
+  // The poll of a task that the read cache knows is answered before Elysia (modules/generation/poll-fast.ts); every
+  // other request, and every poll it cannot answer from memory, goes through the app as usual.
+  const fast = pollFastPath({ d: { db, links }, tokens, cors: config.browsers, record: accessRecorder({ log, metrics }) });
+  const handle = app.handle;
+  app.handle = ((request: Request) => fast(request) ?? handle(request)) as typeof app.handle;
+  return app;
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -15,6 +15,7 @@ import { createMailer } from './mail/mailer';
 import { runnerFromConfig, type Runner } from './generation';
 import { createStorage } from './storage';
 import { eventsHubFor } from './modules/generation/events';
+import { readCacheOf } from './http/read-cache';
 import { checkDataDirSpace, isNoSpace, spaceNeeded, StartupError } from './ops/disk';
 import { startHousekeeping } from './ops/housekeeping';
 import { startRetention } from './ops/retention';
@@ -119,6 +120,7 @@ export async function startServer(config: Config, log: Logger) {
       stopRetention();
       await eventsHubFor(database).close(); // open event streams end, so that the requests below can finish
       await server.stop(false);
+      await readCacheOf(database.db)?.close();
       await pool.stop();
       mailer.close();
       await database.close();

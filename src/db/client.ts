@@ -19,8 +19,14 @@ export interface Database {
   kind: 'pglite' | 'postgres';
   /** throws when the database cannot answer */
   ping(): Promise<void>;
-  /** LISTEN on a channel (NOTIFY from any instance, `pg_notify`); resolves once listening; returns the unlisten */
-  listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>;
+  /**
+   * LISTEN on a channel (NOTIFY from any instance, `pg_notify`); resolves once listening; returns the unlisten.
+   * `onListen` runs each time the LISTEN is in place: first, and again after a lost connection was re-established
+   * (notifications sent in between are lost).
+   */
+  listen(channel: string, onNotify: (payload: string) => void, onListen?: () => void): Promise<() => Promise<void>>;
+  /** NOTIFY `channel` with `payload` */
+  notify(channel: string, payload: string): Promise<void>;
   /**
    * Runs `fn` while holding the session-level advisory lock `key` (one instance at a time, across all instances
    * on the database), or returns null at once when another session holds it. `fn`'s own statements run as usual
@@ -57,9 +63,12 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
         await client`select 1`;
       },
       // postgres.js keeps one dedicated connection for LISTEN and re-listens after a reconnect
-      listen: async (channel, onNotify) => {
-        const req = await client.listen(channel, onNotify);
+      listen: async (channel, onNotify, onListen) => {
+        const req = await client.listen(channel, onNotify, onListen);
         return () => req.unlisten();
+      },
+      notify: async (channel, payload) => {
+        await client.notify(channel, payload);
       },
       withLock: async (key, fn) => {
         const conn = await client.reserve();
@@ -96,9 +105,14 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
     ping: async () => {
       await db.execute(sql`select 1`);
     },
-    listen: async (channel, onNotify) => {
+    // one process, one session: the LISTEN cannot be lost
+    listen: async (channel, onNotify, onListen) => {
       const unlisten = await pg.listen(channel, onNotify);
+      onListen?.();
       return () => unlisten();
+    },
+    notify: async (channel, payload) => {
+      await pg.query('select pg_notify($1, $2)', [channel, payload]);
     },
     // PGlite is one session: the lock is held by it while fn's statements run between the lock and the unlock
     withLock: async (key, fn) => {

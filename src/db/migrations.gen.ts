@@ -9,6 +9,7 @@ import m5 from '../../drizzle/0005_retention.sql' with { type: 'text' };
 import m6 from '../../drizzle/0006_rate_limits.sql' with { type: 'text' };
 import m7 from '../../drizzle/0007_content_review.sql' with { type: 'text' };
 import m8 from '../../drizzle/0008_fair_use.sql' with { type: 'text' };
+import m9 from '../../drizzle/0009_cache_notify.sql' with { type: 'text' };
 
 export const migrations: EmbeddedMigration[] = [
   { tag: "0000_init", when: 1795543904017, sql: m0 },
@@ -20,4 +21,5 @@ export const migrations: EmbeddedMigration[] = [
   { tag: "0006_rate_limits", when: 1796180161780, sql: m6 },
   { tag: "0007_content_review", when: 1796187534782, sql: m7 },
   { tag: "0008_fair_use", when: 1796190522889, sql: m8 },
+  { tag: "0009_cache_notify", when: 1796207049168, sql: m9 },
 ];

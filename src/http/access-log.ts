@@ -78,20 +78,28 @@ export interface AccessLogOptions {
   metrics?: Pick<Metrics, 'httpRequest'>;
 }
 
-/** The access-log plugin: `.use(accessLog(...))` FIRST in an app, before any other onRequest hook. */
-export const accessLog = (o: AccessLogOptions) => {
-  const finish = (request: Request, state: RequestState, status: number) => {
-    const seconds = (performance.now() - state.started) / 1000;
-    const route = state.route || state.ctx?.route || 'unmatched';
-    const method = METHODS.has(request.method) ? request.method : 'OTHER';
+/** Writes one access line and counts the request; `started` is performance.now() when it arrived. */
+export type RecordAccess = (method: string, route: string, status: number, started: number, userId: number | undefined, reqId: string) => void;
+
+/** The access line and metric of one request, for the plugin below and for routes answered before Elysia (poll-fast.ts). */
+export function accessRecorder(o: AccessLogOptions): RecordAccess {
+  return (rawMethod, route, status, started, userId, reqId) => {
+    const seconds = (performance.now() - started) / 1000;
+    const method = METHODS.has(rawMethod) ? rawMethod : 'OTHER';
     o.metrics?.httpRequest(method, route, status, seconds);
     const durationMs = Math.round(seconds * 10_000) / 10;
-    const userId = state.userId;
-    const fields = { method, route, status, durationMs, ...(userId === undefined ? {} : { userId }), reqId: state.reqId };
+    const fields = { method, route, status, durationMs, ...(userId === undefined ? {} : { userId }), reqId };
     const msg = `${method} ${route} ${status} ${durationMs} ms`;
     if (QUIET_ROUTES.has(route) && status < 400) o.log.debug?.(msg, fields);
     else o.log.info(msg, fields);
   };
+}
+
+/** The access-log plugin: `.use(accessLog(...))` FIRST in an app, before any other onRequest hook. */
+export const accessLog = (o: AccessLogOptions) => {
+  const record = accessRecorder(o);
+  const finish = (request: Request, state: RequestState, status: number) =>
+    record(request.method, state.route || state.ctx?.route || 'unmatched', status, state.started, state.userId, state.reqId);
   return new Elysia({ name: 'access-log' })
     .onRequest((c) => {
       const state = states.get(c.request);

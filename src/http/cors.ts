@@ -20,7 +20,7 @@ export const CORS_EXPOSE_HEADERS = 'Retry-After, X-Request-Id, Content-Range, Ac
 /** How long a browser may keep a preflight's answer (s); browsers cap it (Chromium 2 h, Firefox 24 h). */
 export const CORS_MAX_AGE = 7200;
 
-type CorsSettings = Pick<BrowserSettings, 'corsOrigins' | 'corsCredentials'>;
+export type CorsSettings = Pick<BrowserSettings, 'corsOrigins' | 'corsCredentials'>;
 
 /** The CORS headers of an actual (non-preflight) response to a request from `origin`; empty when none apply. */
 export function corsHeaders(s: CorsSettings, origin: string | null): Record<string, string> {

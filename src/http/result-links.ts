@@ -26,6 +26,8 @@ export interface SignedQuery {
 export interface ResultLinks {
   /** `path?exp=…&sid=…&sig=…` for the session, valid at least the TTL (at most 1.25 × TTL) */
   sign(path: string, sessionId: string): string;
+  /** the `exp` that sign() puts in a link made now: while it stays the same, so does every link sign() makes */
+  expiry(): string;
   /** the session id of a correct, unexpired signature of `path`, or null (no database look-up: see the route) */
   verify(path: string, q: SignedQuery): string | null;
 }
@@ -39,9 +41,11 @@ export function createResultLinks(secret: string, ttlSeconds: number, clock: Clo
   const keyed = new Bun.CryptoHasher('sha256', key);
   const mac = (path: string, exp: string, sid: string) => keyed.copy().update(`${path}\n${exp}\n${sid}`).digest() as Buffer;
   const nowSeconds = () => Math.floor(clock.now().getTime() / 1000);
+  const expiry = () => String(Math.ceil((nowSeconds() + ttlSeconds) / step) * step);
   return {
+    expiry,
     sign(path, sessionId) {
-      const exp = String(Math.ceil((nowSeconds() + ttlSeconds) / step) * step);
+      const exp = expiry();
       return `${path}?exp=${exp}&sid=${sessionId}&sig=${mac(path, exp, sessionId).toString('hex')}`;
     },
     verify(path, { exp, sid, sig }) {

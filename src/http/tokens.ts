@@ -11,6 +11,8 @@ export interface Tokens {
   issue(claims: TokenClaims): Promise<{ token: string; expiresAt: Date }>;
   /** the claims of a well-formed, HS256-signed, unexpired token; null otherwise */
   verify(token: string): Promise<TokenClaims | null>;
+  /** the claims of a token that `verify` accepted before and that has not expired since; undefined otherwise */
+  peek(token: string): TokenClaims | undefined;
 }
 
 interface Signer {
@@ -43,6 +45,10 @@ export function createTokens(secret: string, ttlSeconds: number, clock: Clock): 
       const exp = Math.floor(clock.now().getTime() / 1000) + ttlSeconds;
       const token = await signer.sign({ sub: String(userId), sid: sessionId, exp });
       return { token, expiresAt: new Date(exp * 1000) };
+    },
+    peek(token) {
+      const hit = verified.get(token);
+      return hit && hit.exp > Date.now() / 1000 ? hit.claims : undefined;
     },
     async verify(token) {
       const hit = verified.get(token);

@@ -5,7 +5,7 @@ import type { Clock } from '../../clock';
 import { type Db, isPglite, type Tx } from '../../db/client';
 import { files, sessions, tasks } from '../../db/schema';
 import { type AuthUser, touchSession, userOf } from '../../http/auth';
-import { knownAlive, rememberAlive, sessionEpoch } from '../../http/session-cache';
+import { type CachedTask, forgetTask, readCacheOf } from '../../http/read-cache';
 import type { TokenClaims } from '../../http/tokens';
 import { AppError, badRequest, isoUtc } from '../../http/envelope';
 import { notFound, openObject } from '../../http/files';
@@ -271,13 +271,14 @@ function preparePoll(db: Db) {
 }
 
 /**
- * GET /generation/{id}, the endpoint the client polls every 2 s: one round trip that also checks the token's
- * session (revocation, by its primary key); only when it finds nothing is the session looked at again, to tell
- * 401 from 400.
+ * GET /generation/{id}, the endpoint the client polls every 2 s. From memory when the read cache (http/read-cache.ts)
+ * knows both the session alive and the task's row; else one round trip that also checks the token's session
+ * (revocation, by its primary key), or only the task when the session is known alive. Only when nothing is found is
+ * the session looked at again, to tell 401 from 400.
  */
 const ownQueries = new WeakMap<Db, ReturnType<typeof prepareOwn>>();
 
-/** The poll without the session check, for a session known alive (embedded only, see http/session-cache.ts). */
+/** The poll without the session check, for a session known alive. */
 function prepareOwn(db: Db) {
   return db
     .select(viewColumns)
@@ -292,25 +293,58 @@ async function missingTask(db: Db, claims: TokenClaims): Promise<never> {
   throw badRequest('任务不存在');
 }
 
+export const TASK_ID = /^task_[0-9a-f]{20}$/;
+
+/** A task's view from the read cache, for the owner of a session the cache knows alive; undefined otherwise. */
+export function cachedView(d: Pick<GenerationDeps, 'db' | 'links'>, claims: TokenClaims, taskId: string): CachedView | undefined {
+  const cache = readCacheOf(d.db);
+  if (!cache?.live) return undefined;
+  const row = cache.task(taskId);
+  if (!row || row.userId !== claims.userId || !cache.sessionAlive(claims.sessionId, claims.userId)) return undefined;
+  touchSession(d.db, claims.sessionId);
+  return { row, view: cache.derived(row, (r) => taskView(r)) };
+}
+
+export interface CachedView {
+  row: CachedTask;
+  /** the view without `signed_url` (it depends on the session: see withSignedUrl) */
+  view: { message: string; data: TaskView };
+}
+
+/** A cached view with the asking session's `signed_url` added where the slow path adds it. */
+export function withSignedUrl(v: CachedView, sign?: SignUrl): { message: string; data: TaskView } {
+  const url = v.view.data.result_url;
+  if (!sign || url === undefined) return v.view;
+  return taskView(v.row, sign);
+}
+
 export async function getTask(d: GenerationDeps, claims: TokenClaims, taskId: string) {
-  if (!/^task_[0-9a-f]{20}$/.test(taskId)) return missingTask(d.db, claims);
-  const embedded = isPglite(d.db);
-  if (embedded && knownAlive(claims.sessionId, claims.userId)) {
+  if (!TASK_ID.test(taskId)) return missingTask(d.db, claims);
+  const sign = signerFor(d, claims.sessionId);
+  const hit = cachedView(d, claims, taskId);
+  if (hit) return withSignedUrl(hit, sign);
+  const cache = readCacheOf(d.db);
+  const since = cache?.epoch() ?? 0;
+  if (cache?.sessionAlive(claims.sessionId, claims.userId)) {
     let own = ownQueries.get(d.db);
     if (!own) ownQueries.set(d.db, (own = prepareOwn(d.db)));
     const [task] = await own.execute({ id: taskId, userId: claims.userId });
     if (!task) throw badRequest('任务不存在');
+    cache.rememberTask({ ...task, userId: claims.userId }, since);
     touchSession(d.db, claims.sessionId);
-    return taskView(task, signerFor(d, claims.sessionId));
+    return taskView(task, sign);
   }
   let poll = pollQueries.get(d.db);
   if (!poll) pollQueries.set(d.db, (poll = preparePoll(d.db)));
-  const since = sessionEpoch();
   const [task] = await poll.execute({ id: taskId, userId: claims.userId, sid: claims.sessionId });
-  if (task && embedded) rememberAlive(claims.sessionId, claims.userId, task.sessionExpiresAt, since);
   if (!task) return missingTask(d.db, claims);
+  if (cache) {
+    const { sessionExpiresAt, ...row } = task;
+    cache.rememberSession(claims.sessionId, claims.userId, sessionExpiresAt, since);
+    cache.rememberTask({ ...row, userId: claims.userId }, since);
+  }
   touchSession(d.db, claims.sessionId);
-  return taskView(task, signerFor(d, claims.sessionId));
+  return taskView(task, sign);
 }
 
 /** Signs a result path for one session (`signed_url`). */
@@ -395,6 +429,7 @@ export function resultLocation(taskId: string, ext: string) {
 export async function cancelTask(d: GenerationDeps, user: AuthUser, taskId: string) {
   const row = /^task_[0-9a-f]{20}$/.test(taskId) ? await cancelQueued(d.db, taskId, user.id, d.clock.now()) : null;
   if (!row) throw badRequest('任务不存在或已结束');
+  forgetTask(taskId, user.id); // this instance's next poll shows it at once (the others hear of it by NOTIFY)
   await notifyCancel(d.db, taskId).catch(() => {}); // a runner that misses it finds out at its next heartbeat
   return { task_id: taskId, status: 'failed' as const, created_at: isoUtc(row.createdAt), error: '已取消' as const, canceled: true as const };
 }
@@ -450,7 +485,13 @@ export async function history(
   const own = and(eq(tasks.userId, user.id), eq(tasks.hidden, false));
   const sign = signerFor(d, user.sessionId);
   if (!page) {
+    // the whole list is what the desktop client reads: kept in the read cache until one of the user's tasks changes
+    const cache = readCacheOf(d.db);
+    const cached = cache?.history<HistoryRow>(user.id);
+    if (cached) return cached.map((r) => historyItem(r, sign));
+    const since = cache?.epoch() ?? 0;
     const rows = await d.db.select(columns).from(tasks).where(own).orderBy(asc(tasks.createdAt), asc(tasks.id));
+    cache?.rememberHistory(user.id, rows, since);
     return rows.map((r) => historyItem(r, sign));
   }
   const limit = page.limit ?? HISTORY_PAGE_DEFAULT;
@@ -518,17 +559,19 @@ const pathOf = (url: string) => {
  * in one transaction. `by` selects the record by result url or by task id.
  */
 export async function hideRecord(d: GenerationDeps, user: AuthUser, by: { resultUrl: string } | { taskId: string }) {
-  return d.db.transaction(async (tx) => {
+  const hidden = await d.db.transaction(async (tx) => {
     const match = 'resultUrl' in by ? eq(tasks.resultUrl, pathOf(by.resultUrl)) : eq(tasks.id, by.taskId);
     const [task] = await tx
       .update(tasks)
       .set({ hidden: true, hiddenAt: d.clock.now() })
       .where(and(match, eq(tasks.userId, user.id), eq(tasks.hidden, false)))
-      .returning({ resultUrl: tasks.resultUrl });
+      .returning({ id: tasks.id, resultUrl: tasks.resultUrl });
     if (!task) throw badRequest('生成记录不存在');
     if (task.resultUrl) await removeFileNodesByUrl(tx, user.id, task.resultUrl);
-    return { result_url: task.resultUrl };
+    return task;
   });
+  forgetTask(hidden.id, user.id); // committed: this instance's next poll and history no longer show it
+  return { result_url: hidden.resultUrl };
 }
 
 /** The caller's completed, visible result behind `/generated_outputs/<name>`; anything else is 404. */

@@ -5,7 +5,7 @@ import type { Db, Tx } from '../../db/client';
 import { sessions } from '../../db/schema';
 import type { AuthUser } from '../../http/auth';
 import { badRequest, isoUtc } from '../../http/envelope';
-import { forgetSessions } from '../../http/session-cache';
+import { forgetSessions } from '../../http/read-cache';
 import type { Tokens } from '../../http/tokens';
 
 export interface SessionDeps {

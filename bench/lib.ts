@@ -100,11 +100,11 @@ export const rssMB = (pid: number) => {
   return m ? Number(m[1]) / 1024 : NaN;
 };
 
-export const project = (name: string, dataDir: string, databaseUrl?: string) =>
+export const project = (name: string, dataDir: string, databaseUrl?: string, env: Record<string, string> = {}) =>
   start(
     name,
     [BIN],
-    { DATA_DIR: dataDir, JWT_SECRET: SECRET, USER_MAX_ACTIVE_TASKS: '0', ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { DATABASE_URL: '' }) },
+    { DATA_DIR: dataDir, JWT_SECRET: SECRET, USER_MAX_ACTIVE_TASKS: '0', ...(databaseUrl ? { DATABASE_URL: databaseUrl } : { DATABASE_URL: '' }), ...env },
     '/readyz',
   );
 

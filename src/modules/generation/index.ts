@@ -40,7 +40,9 @@ export const generationModule = (d: svc.GenerationDeps & { tokens: Tokens; db: D
   };
   // Without limit/cursor the whole list, as before; with them one page and `next_cursor` beside `data`.
   const historyList = async ({ user, query }: { user: AuthUser; query: { limit?: number; cursor?: string } }) => {
-    if (query.limit === undefined && query.cursor === undefined) return jsonResponse(200, ok('成功', await svc.history(d, user)));
+    if (query.limit === undefined && query.cursor === undefined) {
+      return new Response(await svc.historyBody(d, user), { headers: { 'content-type': 'application/json; charset=utf-8' } });
+    }
     const page = await svc.history(d, user, { limit: query.limit, cursor: query.cursor });
     return jsonResponse(200, { ...ok('成功', page.items), next_cursor: page.nextCursor });
   };

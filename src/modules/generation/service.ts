@@ -7,7 +7,7 @@ import { files, sessions, tasks } from '../../db/schema';
 import { type AuthUser, touchSession, userOf } from '../../http/auth';
 import { type CachedTask, forgetTask, readCacheOf } from '../../http/read-cache';
 import type { TokenClaims } from '../../http/tokens';
-import { AppError, badRequest, isoUtc } from '../../http/envelope';
+import { AppError, badRequest, isoUtc, ok } from '../../http/envelope';
 import { notFound, openObject } from '../../http/files';
 import type { Storage } from '../../storage';
 import { removeFileNodesByUrl } from '../favorites/service';
@@ -515,6 +515,26 @@ export async function history(
   const items = rows.slice(0, limit);
   const last = items.at(-1);
   return { items: items.map((r) => historyItem(r, sign)), nextCursor: more && last ? encodeCursor(String(last.micros), last.id) : null };
+}
+
+/** The last body built from a user's cached history rows, for one session and one link expiry step. */
+const historyBodies = new WeakMap<readonly HistoryRow[], { sessionId: string; exp: string; body: string }>();
+
+/**
+ * The whole history (no page) as the response's JSON text. While the user's rows are in the read cache and the
+ * session's links stay the same (one expiry step, see result-links.ts), the text is built once: a client that
+ * reads a long history again and again costs a lookup, not 1,000 records serialised.
+ */
+export async function historyBody(d: GenerationDeps, user: AuthUser): Promise<string> {
+  const rows = readCacheOf(d.db)?.history<HistoryRow>(user.id);
+  if (!rows) return JSON.stringify(ok('成功', await history(d, user)));
+  const exp = d.links?.expiry() ?? '';
+  const last = historyBodies.get(rows);
+  if (last && last.sessionId === user.sessionId && last.exp === exp) return last.body;
+  const sign = signerFor(d, user.sessionId);
+  const body = JSON.stringify(ok('成功', rows.map((r) => historyItem(r, sign))));
+  historyBodies.set(rows, { sessionId: user.sessionId, exp, body });
+  return body;
 }
 
 interface HistoryRow {

@@ -1,49 +1,80 @@
-// The poll against the runtime's limit (issue 15 §2), quickly: the bare server (bench/bare.ts), the project on
-// PostgreSQL and on the embedded default, each polled with wrk (1 thread, 16 connections), interleaved.
+// The poll and the history, with and without the read cache (issue 15 §1–2: the options measured before choosing):
+// the runtime's limit (bench/bare.ts) and the project on PostgreSQL and on the embedded default, each with
+// READ_CACHE=off (every poll and history read asks the database, as before issue 15) and on (the default), all
+// running at once and driven with wrk (1 thread), interleaved, the order turned every round. Writes bench/POLL.md.
 //
-//   bun bench/poll.ts [rounds] [--source]     (--source: run src/index.ts instead of the built binary)
-import { mkdtempSync } from 'node:fs';
+//   bun bench/poll.ts [rounds] [--source] [--no-build] [--out <file>]   (--source: src/index.ts instead of the binary)
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { api, BIN, build, cleanup, ensureWrk, fmt, log, median, newUser, scratchDb, SECRET, sleep, start, WORK, wrk, type Server } from './lib';
+import { api, BIN, build, cleanup, ensureWrk, fmt, log, median, newUser, ROOT, scratchDb, SECRET, seedHistory, start, WORK, wrk, type Server } from './lib';
 
 const args = process.argv.slice(2);
 const SOURCE = args.includes('--source');
 const ROUNDS = Number(args.find((a) => /^\d+$/.test(a)) ?? 3);
-const CONNS = 16;
+const OUT = args.includes('--out') ? args[args.indexOf('--out') + 1] : join(ROOT, 'bench', 'POLL.md');
+const SECONDS = 5;
 
-async function projectTarget(name: string, databaseUrl: string) {
+interface Target {
+  name: string;
+  server: Server;
+  poll: { path: string; token?: string };
+  history?: { path: string; token: string };
+}
+
+async function projectTarget(name: string, databaseUrl: string, readCache: boolean): Promise<Target> {
   const cmd = SOURCE ? [process.execPath, 'src/index.ts'] : [BIN];
-  const server = await start(name, cmd, { DATA_DIR: mkdtempSync(join(WORK, `${name}-`)), JWT_SECRET: SECRET, DATABASE_URL: databaseUrl, USER_MAX_ACTIVE_TASKS: '0', LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info' }, '/readyz');
-  const u = await newUser(server.base, name.replace(/\W/g, '').slice(0, 6));
-  const { task_id } = await api(server.base, 'POST', '/api/v1/generation', { type: 't2i', prompt: 'poll', parameters: { width: 64, height: 64 } }, u.token);
-  for (;;) {
-    if ((await api(server.base, 'GET', `/api/v1/generation/${task_id}`, undefined, u.token)).status !== 'processing') break;
-    await sleep(50);
-  }
-  return { name, server, path: `/api/v1/generation/${task_id}`, token: u.token as string | undefined };
+  const env = { DATA_DIR: mkdtempSync(join(WORK, `${name.replace(/\W+/g, '_')}-`)), JWT_SECRET: SECRET, DATABASE_URL: databaseUrl, USER_MAX_ACTIVE_TASKS: '0', READ_CACHE: String(readCache) };
+  const server = await start(name, cmd, env, '/readyz');
+  const u = await newUser(server.base, 'p');
+  const [taskId] = await seedHistory(server.base, u.token, 1);
+  const h = await newUser(server.base, 'h');
+  await seedHistory(server.base, h.token, 1000);
+  return { name, server, poll: { path: `/api/v1/generation/${taskId}`, token: u.token }, history: { path: '/api/v1/user/generation_list', token: h.token } };
 }
 
 try {
   ensureWrk();
-  if (!SOURCE) build(true);
-  const bare: Server = await start('bare', [process.execPath, 'bench/bare.ts'], {}, '/');
-  const targets = [
-    { name: 'bare', server: bare, path: '/', token: undefined as string | undefined },
-    await projectTarget('project-pg', await scratchDb('poll')),
-    await projectTarget('project-emb', ''),
-  ];
-  const runs = new Map(targets.map((t) => [t.name, [] as { rps: number; p99: number }[]]));
+  if (!SOURCE) build(args.includes('--no-build'));
+  const bare = await start('limit', [process.execPath, 'bench/bare.ts'], {}, '/');
+  const targets: Target[] = [{ name: 'runtime limit', server: bare, poll: { path: '/' } }];
+  for (const [mode, url] of [['PostgreSQL', await scratchDb('pollon')], ['embedded', '']] as const) {
+    targets.push(await projectTarget(`${mode}, READ_CACHE=off`, mode === 'embedded' ? '' : await scratchDb('polloff'), false));
+    targets.push(await projectTarget(`${mode}, READ_CACHE=on`, url, true));
+  }
+  const results = new Map<string, { poll: { rps: number; p99: number }[]; history: { rps: number; p99: number }[] }>(targets.map((t) => [t.name, { poll: [], history: [] }]));
   for (let r = 0; r < ROUNDS; r++) {
-    for (const t of r % 2 ? [...targets].reverse() : targets) runs.get(t.name)!.push(wrk(t.server.base, { path: t.path, token: t.token, conns: CONNS, seconds: 5 }));
+    const order = targets.map((_, i) => targets[(i + r) % targets.length]);
+    for (const t of order) results.get(t.name)!.poll.push(wrk(t.server.base, { ...t.poll, conns: 16, seconds: SECONDS }));
+    for (const t of order) {
+      const h = t.history ?? t.poll; // the limit answers any path alike
+      results.get(t.name)!.history.push(wrk(t.server.base, { path: h.path, token: h.token, conns: 1, seconds: SECONDS }));
+    }
   }
-  const lim = median(runs.get('bare')!.map((x) => x.rps));
-  const limP99 = median(runs.get('bare')!.map((x) => x.p99));
+  const sum = (xs: { rps: number; p99: number }[]) => ({ rps: median(xs.map((x) => x.rps)), p99: median(xs.map((x) => x.p99)), all: xs.map((x) => fmt(x.rps, 0)).join(', ') });
+  const lim = sum(results.get('runtime limit')!.poll);
+  const limH = sum(results.get('runtime limit')!.history);
+  const md = [
+    '# Poll and history: the read cache measured',
+    '',
+    'Written by `bun bench/poll.ts` (do not edit by hand). ' +
+      `${SOURCE ? 'From source' : 'The compiled binary'}; wrk 1 thread; poll: 16 connections on one completed task; history: 1 connection, 1,000 records; ` +
+      `median of ${ROUNDS} interleaved ${SECONDS} s runs (every server in every round, the order turned each round), all servers running at once. ` +
+      '`READ_CACHE=off` is the project as it was before issue 15 (every poll a database query; on the embedded default a query on the HTTP thread).',
+    '',
+    `- date: ${new Date().toISOString()}`,
+    '',
+    '| server | poll req/s (runs) | poll p99 ms | poll ÷ limit | p99 ÷ limit | history req/s (runs) | history p99 ms |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+  ];
   for (const t of targets) {
-    const xs = runs.get(t.name)!;
-    const rps = median(xs.map((x) => x.rps));
-    const p99 = median(xs.map((x) => x.p99));
-    log(`${t.name.padEnd(12)} ${fmt(rps, 0).padStart(7)} req/s (${xs.map((x) => fmt(x.rps, 0)).join(', ')}) p99 ${fmt(p99, 2)} ms | ÷ bare ${fmt(rps / lim, 2)}× p99 ${fmt(p99 / limP99, 2)}×`);
+    const p = sum(results.get(t.name)!.poll);
+    const h = sum(results.get(t.name)!.history);
+    md.push(`| ${t.name} | ${fmt(p.rps, 0)} (${p.all}) | ${fmt(p.p99, 2)} | ${fmt(p.rps / lim.rps, 2)} | ${fmt(p.p99 / lim.p99, 2)} | ${t.history ? `${fmt(h.rps, 0)} (${h.all})` : `${fmt(limH.rps, 0)}`} | ${fmt(h.p99, 2)} |`);
+    log(`${t.name.padEnd(28)} poll ${fmt(p.rps, 0).padStart(7)} req/s (${p.all}) p99 ${fmt(p.p99, 2)} ms ÷ limit ${fmt(p.rps / lim.rps, 2)} | history ${fmt(h.rps, 0)} req/s p99 ${fmt(h.p99, 2)} ms`);
   }
+  md.push('');
+  writeFileSync(OUT, md.join('\n'));
+  log(`wrote ${OUT}`);
 } finally {
   await cleanup();
 }

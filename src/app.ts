@@ -67,7 +67,8 @@ export function createApp(deps: AppDeps) {
   const moderator = deps.moderator ?? createModerator(config.moderation, { log });
   const metrics = metricsFor(db);
   const links = createResultLinks(config.jwtSecret, config.browsers.signedUrlTtl, clock);
-  readCacheFor(database, log); // hot reads in memory, exact through the database's notifications (issue 15)
+  // hot reads in memory, exact through the database's notifications (issue 15; READ_CACHE=off: every read asks it)
+  if (config.readCache) readCacheFor(database, log);
   const app = new Elysia()
     .use(accessLog({ log, metrics })) // first: its request id and context must exist before any other hook runs
     // before the guard and auth: a preflight carries no token and no body (and is still logged, with its request id)
@@ -87,6 +88,7 @@ export function createApp(deps: AppDeps) {
     .use(generationModule({ db, tokens, storage, clock, wake, moderator, log, fairUse: config.fairUse, links, events: deps.events ?? eventsHubFor(database, { log }) }));
   // The poll of a task that the read cache knows is answered before Elysia (modules/generation/poll-fast.ts); every
   // other request, and every poll it cannot answer from memory, goes through the app as usual.
+  if (!config.readCache) return app;
   const fast = pollFastPath({ d: { db, links }, tokens, cors: config.browsers, record: accessRecorder({ log, metrics }) });
   const handle = app.handle;
   app.handle = ((request: Request) => fast(request) ?? handle(request)) as typeof app.handle;

@@ -96,6 +96,8 @@ export interface Config {
   watchdogMs: number;
   /** a database call may take this long (ms) before /readyz fails and it is logged */
   dbStallMs: number;
+  /** READ_CACHE: hot reads (sessions, polled tasks, histories) served from memory, kept exact by NOTIFY (default on) */
+  readCache: boolean;
   /** LOG_FORMAT, LOG_LEVEL and METRICS_TOKEN (src/ops/observability-config.ts) */
   observability: ObservabilitySettings;
   /** which provider runs each task type (GENERATION_ROUTES; default local for all) */
@@ -365,6 +367,7 @@ export function loadConfig(env: Env = process.env): Config {
     housekeepingMs: opt('HOUSEKEEPING_INTERVAL', parseDuration, 10 * 60) * 1000,
     watchdogMs: opt('WATCHDOG_TIMEOUT', (n, r) => parseInteger(n, r, 0, 86_400), 30) * 1000,
     dbStallMs: opt('DB_STALL_TIMEOUT', parseDuration, 15) * 1000,
+    readCache: opt('READ_CACHE', parseBool, true),
     observability: readObservabilitySettings(env),
     generationRoutes: routes,
     providerSettings: Object.fromEntries([...new Set(Object.values(routes))].map((p) => [p, PROVIDERS[p].settings(env)])),

@@ -104,6 +104,26 @@ describe('the poll from memory (one instance, the suite database)', () => {
   });
 });
 
+describe('READ_CACHE', () => {
+  test('on by default; false turns the poll from memory off; anything else is a configuration error', async () => {
+    const { loadConfig } = await import('../src/config');
+    const base = { JWT_SECRET: 'x'.repeat(40), DATA_DIR: mkdtempSync(join(tmpdir(), 'aigc-rc-')) };
+    expect(loadConfig(base).readCache).toBe(true);
+    expect(loadConfig({ ...base, READ_CACHE: 'false' }).readCache).toBe(false);
+    expect(() => loadConfig({ ...base, READ_CACHE: 'sometimes' })).toThrow('READ_CACHE=sometimes must be true or false');
+    const env = await testEnv();
+    const user = await newUser('pc');
+    const taskId = (await call('POST', '/api/v1/generation', { token: user.token, body: { type: 't2i', prompt: 'off', parameters: { width: 64, height: 64 } } })).body.data.task_id;
+    await waitTask(user.token, taskId);
+    const off = env.makeApp({ config: { ...env.config, readCache: false } });
+    const req = () => new Request(`http://localhost/api/v1/generation/${taskId}`, { headers: { authorization: `Bearer ${user.token}` } });
+    await off.handle(req());
+    const second = off.handle(req());
+    expect(second).toBeInstanceOf(Promise); // no answer before Elysia
+    expect(((await (await second).json()) as { data: { status: string } }).data.status).toBe('completed');
+  });
+});
+
 /** Milliseconds until `check` holds (polling as fast as it can), or Infinity after 5 s. */
 async function until(check: () => Promise<boolean>, limitMs = 5_000): Promise<number> {
   const t0 = performance.now();

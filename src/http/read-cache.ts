@@ -31,10 +31,12 @@ export const STALE_MS = 1_500;
 /** the longest an entry is used without being read again (ms) */
 export const ENTRY_TTL_MS = 30_000;
 
+// bounds (at the bound a map starts again empty): about 5 MB of sessions, 20 MB of task rows and their bodies,
+// 25 MB of history rows at worst
 const MAX_SESSIONS = 50_000;
-const MAX_TASKS = 50_000;
+const MAX_TASKS = 20_000;
 /** history rows kept, over all users */
-const MAX_HISTORY_ROWS = 200_000;
+const MAX_HISTORY_ROWS = 50_000;
 
 /** The columns of a task that the poll shows (service.ts viewColumns), plus its owner. */
 export interface CachedTask {
@@ -69,6 +71,7 @@ export class ReadCache {
   private heard = 0;
   private sent = 0;
   private timer: ReturnType<typeof setInterval> | undefined;
+  private sweeper: ReturnType<typeof setInterval> | undefined;
   private unlisten: (() => Promise<void>) | undefined;
   private closed = false;
   /** the embedded database: notifications cannot be lost, no heartbeat */
@@ -87,6 +90,9 @@ export class ReadCache {
    */
   async start() {
     this.unlisten = await this.database.listen(CACHE_CHANNEL, (p) => this.onNotify(p), () => this.onListen());
+    // entries nobody reads any more are dropped, not only replaced: memory follows the clients that poll
+    this.sweeper = setInterval(() => this.sweep(), ENTRY_TTL_MS);
+    this.sweeper.unref?.();
     if (this.database.kind === 'pglite') {
       this.inProcess = true;
       return;
@@ -187,6 +193,7 @@ export class ReadCache {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.timer);
+    clearInterval(this.sweeper);
     this.clear();
     caches.delete(this.database.db);
     await this.unlisten?.().catch(() => {});
@@ -200,6 +207,13 @@ export class ReadCache {
       return undefined;
     }
     return e.value;
+  }
+
+  private sweep() {
+    const old = performance.now() - ENTRY_TTL_MS;
+    for (const [k, e] of this.sessions) if (e.at < old) this.sessions.delete(k);
+    for (const [k, e] of this.tasks) if (e.at < old) this.tasks.delete(k);
+    for (const [k, e] of this.histories) if (e.at < old) this.dropHistory(k);
   }
 
   private dropHistory(userId: number) {

@@ -5,7 +5,7 @@ import type { Clock } from '../../clock';
 import { type Db, isPglite, type Tx } from '../../db/client';
 import { files, sessions, tasks } from '../../db/schema';
 import { type AuthUser, touchSession, userOf } from '../../http/auth';
-import { type CachedTask, forgetTask, readCacheOf } from '../../http/read-cache';
+import { type CachedTask, forgetTask, type ReadCache, readCacheOf } from '../../http/read-cache';
 import type { TokenClaims } from '../../http/tokens';
 import { AppError, badRequest, isoUtc, ok } from '../../http/envelope';
 import { notFound, openObject } from '../../http/files';
@@ -318,6 +318,41 @@ export function withSignedUrl(v: CachedView, sign?: SignUrl): { message: string;
   return taskView(v.row, sign);
 }
 
+/** Reads of a task's row in flight, per database: polls that miss the cache together share one query. */
+const ownReads = new WeakMap<Db, Map<string, { since: number; row: Promise<CachedTask | undefined> }>>();
+
+/**
+ * The caller's visible task, for a session known alive, remembered in the read cache. A change of a task makes the
+ * next polls of every client of it miss at once (16 connections polling one task: 16 queries in a row on the
+ * embedded database's one thread); they wait for the same read instead. Only a read that started after the latest
+ * forget is joined, so that nobody gets a row older than a change it could already know of.
+ */
+function readOwnTask(db: Db, cache: ReadCache, taskId: string, userId: number): Promise<CachedTask | undefined> {
+  let reads = ownReads.get(db);
+  if (!reads) ownReads.set(db, (reads = new Map()));
+  const key = `${taskId}:${userId}`;
+  const since = cache.epoch();
+  const running = reads.get(key);
+  if (running && running.since === since) return running.row;
+  let own = ownQueries.get(db);
+  if (!own) ownQueries.set(db, (own = prepareOwn(db)));
+  const query = own;
+  const entry: { since: number; row: Promise<CachedTask | undefined> } = { since, row: Promise.resolve(undefined) };
+  reads.set(key, entry);
+  entry.row = (async () => {
+    try {
+      const [task] = await query.execute({ id: taskId, userId });
+      if (!task) return undefined;
+      const cached = { ...task, userId };
+      cache.rememberTask(cached, since);
+      return cached;
+    } finally {
+      if (reads.get(key) === entry) reads.delete(key);
+    }
+  })();
+  return entry.row;
+}
+
 export async function getTask(d: GenerationDeps, claims: TokenClaims, taskId: string) {
   if (!TASK_ID.test(taskId)) return missingTask(d.db, claims);
   const sign = signerFor(d, claims.sessionId);
@@ -326,11 +361,8 @@ export async function getTask(d: GenerationDeps, claims: TokenClaims, taskId: st
   const cache = readCacheOf(d.db);
   const since = cache?.epoch() ?? 0;
   if (cache?.sessionAlive(claims.sessionId, claims.userId)) {
-    let own = ownQueries.get(d.db);
-    if (!own) ownQueries.set(d.db, (own = prepareOwn(d.db)));
-    const [task] = await own.execute({ id: taskId, userId: claims.userId });
+    const task = await readOwnTask(d.db, cache, taskId, claims.userId);
     if (!task) throw badRequest('任务不存在');
-    cache.rememberTask({ ...task, userId: claims.userId }, since);
     touchSession(d.db, claims.sessionId);
     return taskView(task, sign);
   }

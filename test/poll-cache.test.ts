@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
+import { createLogger } from '../src/logger';
 import { call, newUser } from './support/http';
 import { testEnv } from './support/env';
 import { pgAdminUrl, postgresReachable, scratchDatabase } from './support/pg';
@@ -33,7 +34,9 @@ describe('the poll from memory (one instance, the suite database)', () => {
     const taskId = created.body.data.task_id as string;
     await waitTask(user.token, taskId);
     for (const browsers of [env.config.browsers, { ...env.config.browsers, corsOrigins: ['https://app.example.com'], corsCredentials: true }]) {
-      const app = env.makeApp({ config: { ...env.config, browsers } });
+      const raw: string[] = [];
+      const log = createLogger({ format: 'json', level: 'info', write: (line) => void raw.push(line) });
+      const app = env.makeApp({ config: { ...env.config, browsers }, log });
       const req = (suffix: string) =>
         new Request(`http://localhost/api/v1/generation/${taskId}${suffix}`, {
           headers: { authorization: `Bearer ${user.token}`, 'x-request-id': 'poll-cache-1', origin: 'https://app.example.com' },
@@ -51,6 +54,12 @@ describe('the poll from memory (one instance, the suite database)', () => {
       expect(JSON.parse(a.body).data.signed_url).toContain(`sid=`);
       expect(a.headers).toContainEqual(['x-request-id', 'poll-cache-1']);
       if (browsers.corsOrigins) expect(a.headers).toContainEqual(['access-control-allow-origin', 'https://app.example.com']);
+      // the same access line for both (the fast one is the second of the three)
+      const lines = raw.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.route !== undefined);
+      expect(lines).toHaveLength(3);
+      const strip = ({ time: _t, durationMs: _d, msg, ...rest }: Record<string, unknown>) => ({ ...rest, msg: String(msg).replace(/ [\d.]+ ms$/, '') });
+      expect(strip(lines[1])).toEqual(strip(lines[2]));
+      expect(lines[1]).toMatchObject({ level: 'info', method: 'GET', route: '/api/v1/generation/:taskId', status: 200, reqId: 'poll-cache-1', userId: expect.any(Number) });
     }
   });
 

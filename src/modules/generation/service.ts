@@ -175,6 +175,7 @@ export async function createTask(
     return { data, replayed: false };
   });
   if (answer.replayed) return answer;
+  forgetTask(answer.data.task_id, user.id); // committed: this instance's next history read lists it
   d.wake();
   // every instance's runner hears of it; if the notification is lost, their slow poll finds the task anyway
   await notifyWork(d.db).catch(() => {});

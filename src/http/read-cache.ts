@@ -38,20 +38,10 @@ const MAX_TASKS = 20_000;
 /** history rows kept, over all users */
 const MAX_HISTORY_ROWS = 50_000;
 
-/** The columns of a task that the poll shows (service.ts viewColumns), plus its owner. */
-export interface CachedTask {
+/** A cached task row: whatever the poll shows (service.ts ViewRow), with its id and owner. */
+export interface OwnedRow {
   id: string;
   userId: number;
-  status: string;
-  createdAt: Date;
-  resultUrl: string | null;
-  completedAt: Date | null;
-  error: string | null;
-  progress: number | null;
-  queuePosition: number | null;
-  canceled: boolean;
-  reviewStatus: string;
-  reviewMessage: string | null;
 }
 
 interface Entry<T> {
@@ -61,9 +51,9 @@ interface Entry<T> {
 
 export class ReadCache {
   private sessions = new Map<string, Entry<{ userId: number; expiresAt: number }>>();
-  private tasks = new Map<string, Entry<CachedTask>>();
+  private tasks = new Map<string, Entry<OwnedRow>>();
   /** the poll's answer body for a task, built once per row (service.ts) */
-  private bodies = new WeakMap<CachedTask, unknown>();
+  private bodies = new WeakMap<OwnedRow, unknown>();
   private histories = new Map<number, Entry<readonly unknown[]>>();
   private historyRows = 0;
   private seq = 0;
@@ -141,18 +131,18 @@ export class ReadCache {
   // ------------------------------------------------------------------ tasks
 
   /** The cached row of a task (any owner: the caller checks), or undefined. */
-  task(id: string): CachedTask | undefined {
-    return this.fresh(this.tasks, id);
+  task<T extends OwnedRow>(id: string): T | undefined {
+    return this.fresh(this.tasks, id) as T | undefined;
   }
 
-  rememberTask(row: CachedTask, since: number) {
+  rememberTask(row: OwnedRow, since: number) {
     if (since !== this.seq || !this.live) return;
     if (this.tasks.size >= MAX_TASKS) this.tasks.clear();
     this.tasks.set(row.id, { value: row, at: performance.now() });
   }
 
   /** Something built from a cached row, kept as long as the row (the poll's body). */
-  derived<T>(row: CachedTask, build: (row: CachedTask) => T): T {
+  derived<R extends OwnedRow, T>(row: R, build: (row: R) => T): T {
     let v = this.bodies.get(row) as T | undefined;
     if (v === undefined) this.bodies.set(row, (v = build(row)));
     return v;

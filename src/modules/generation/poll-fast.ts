@@ -11,9 +11,8 @@
 import type { RecordAccess } from '../../http/access-log';
 import { REQUEST_ID_HEADER, requestIdFrom } from '../../http/access-log';
 import { type CorsSettings, corsHeaders } from '../../http/cors';
-import type { CachedTask } from '../../http/read-cache';
 import type { Tokens } from '../../http/tokens';
-import { cachedView, type CachedView, type GenerationDeps, TASK_ID, taskView } from './service';
+import { type CachedTask, cachedView, type CachedView, type GenerationDeps, TASK_ID, taskView } from './service';
 
 const PREFIX = '/api/v1/generation/';
 /** the route's pattern, as the access line and the metric name it */

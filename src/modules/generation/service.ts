@@ -5,7 +5,7 @@ import type { Clock } from '../../clock';
 import { type Db, isPglite, type Tx } from '../../db/client';
 import { files, sessions, tasks } from '../../db/schema';
 import { type AuthUser, touchSession, userOf } from '../../http/auth';
-import { type CachedTask, forgetTask, type ReadCache, readCacheOf } from '../../http/read-cache';
+import { forgetTask, type ReadCache, readCacheOf } from '../../http/read-cache';
 import type { TokenClaims } from '../../http/tokens';
 import { AppError, badRequest, isoUtc, ok } from '../../http/envelope';
 import { notFound, openObject } from '../../http/files';
@@ -253,6 +253,9 @@ export interface ViewRow {
   reviewMessage: string | null;
 }
 
+/** A task's row in the read cache: what the poll shows, and its owner. */
+export type CachedTask = ViewRow & { userId: number };
+
 /** The poll query, prepared once per database: the task, only if the token that asks is still valid. */
 function preparePoll(db: Db) {
   return db
@@ -300,7 +303,7 @@ export const TASK_ID = /^task_[0-9a-f]{20}$/;
 export function cachedView(d: Pick<GenerationDeps, 'db' | 'links'>, claims: TokenClaims, taskId: string): CachedView | undefined {
   const cache = readCacheOf(d.db);
   if (!cache?.live) return undefined;
-  const row = cache.task(taskId);
+  const row = cache.task<CachedTask>(taskId);
   if (!row || row.userId !== claims.userId || !cache.sessionAlive(claims.sessionId, claims.userId)) return undefined;
   touchSession(d.db, claims.sessionId);
   return { row, view: cache.derived(row, (r) => taskView(r)) };

@@ -10,9 +10,10 @@ const outfile = resolve(process.argv[2] ?? join(root, 'dist', 'aigc-server'));
 mkdirSync(join(outfile, '..'), { recursive: true });
 const seed = join(root, 'dist', '.seed', 'pgdata.tgz');
 console.log(`pre-initialised PGlite data dir: ${await makePgSeed(seed)} bytes`);
-// --root . fixes the paths inside the binary: the workers are ./src/engine/worker.ts (see src/engine/pool.ts) and
+// --root . fixes the paths inside the binary: the workers are ./src/engine/worker.ts (see src/engine/pool.ts),
+// ./src/engine/local/encode-worker.ts (the video encoder thread, src/engine/local/video.ts) and
 // ./src/ops/watchdog-worker.ts (src/ops/watchdog.ts)
-const entrypoints = ['src/index.ts', 'src/engine/worker.ts', 'src/ops/watchdog-worker.ts', seed];
+const entrypoints = ['src/index.ts', 'src/engine/worker.ts', 'src/engine/local/encode-worker.ts', 'src/ops/watchdog-worker.ts', seed];
 const proc = Bun.spawnSync(
   [process.execPath, 'build', '--compile', '--minify', '--sourcemap', '--root', '.', ...entrypoints, '--outfile', outfile],
   { cwd: root, stdout: 'inherit', stderr: 'inherit' },

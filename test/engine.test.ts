@@ -13,7 +13,10 @@ import {
   type ImageKind,
   type RGBAImage,
 } from '../src/engine/local/index.ts';
-import { inspectMp4, walkBoxes } from '../src/engine/local/video.ts';
+import { closeEncoderThread, encodeMp4, encodeMp4Inline, inspectMp4, walkBoxes } from '../src/engine/local/video.ts';
+import { createLocalProvider } from '../src/providers/local.ts';
+import { recordingLogger } from './support/logs.ts';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
 // real hashing, SMTP and generation on 2 cores; Bun 1.4 ignores bunfig's [test] timeout, so it is set per file
 setDefaultTimeout(60_000);
@@ -329,5 +332,97 @@ describe('i2v', () => {
     checkMp4(two.bytes, 8, 1, 64, 64);
     expect(await ffprobeFrames(r.bytes)).toBe(24);
     await expect(run('i2v', 'zoom', {}, [])).rejects.toThrow();
+  });
+});
+
+// ------------------------------------------------------------------ pipelined encoding (issue 15)
+
+/** Ids of this process's threads named "Worker" (Bun's Worker threads; Linux /proc). */
+function workerThreads(): Set<string> {
+  const out = new Set<string>();
+  for (const t of readdirSync('/proc/self/task')) {
+    try {
+      if (readFileSync(`/proc/self/task/${t}/comm`, 'utf8').trim() === 'Worker') out.add(t);
+    } catch {
+      // the thread ended while we listed it
+    }
+  }
+  return out;
+}
+
+async function until(cond: () => boolean, ms: number): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) return false;
+    await Bun.sleep(20);
+  }
+  return true;
+}
+
+const hasProc = existsSync('/proc/self/task');
+
+describe('video encoding on a second thread', () => {
+  const spec = { width: 256, height: 256, fps: 24, frames: 24 }; // at the pipelining threshold
+  const scene = () => {
+    // a moving gradient: cheap, deterministic, different every frame
+    return (i: number, buf: Uint8Array) => {
+      for (let p = 0, y = 0; y < spec.height; y++)
+        for (let x = 0; x < spec.width; x++, p += 4) {
+          buf[p] = (x + i * 3) & 255;
+          buf[p + 1] = (y * 2 + i) & 255;
+          buf[p + 2] = (x ^ y) & 255;
+          buf[p + 3] = 255;
+        }
+    };
+  };
+
+  test('same bytes as encoding inline', async () => {
+    const a = await encodeMp4(spec, scene());
+    const b = await encodeMp4Inline(spec, scene());
+    expect(sameBytes(a, b)).toBe(true);
+    expect(inspectMp4(a).sampleCount).toBe(24);
+  });
+
+  test.skipIf(!hasProc)('a render error ends the encoder thread', async () => {
+    closeEncoderThread();
+    const before = workerThreads();
+    let during = 0;
+    const render = scene();
+    await expect(
+      encodeMp4(spec, (i, buf) => {
+        if (i === 5) {
+          during = [...workerThreads()].filter((t) => !before.has(t)).length;
+          throw new Error('render failed');
+        }
+        render(i, buf);
+      }),
+    ).rejects.toThrow('render failed');
+    expect(during).toBe(1); // the encoder thread was running
+    expect(await until(() => [...workerThreads()].every((t) => before.has(t)), 5000)).toBe(true);
+  });
+
+  test.skipIf(!hasProc)('a canceled video task leaves no thread behind (the encoder thread ends with its worker)', async () => {
+    const before = workerThreads();
+    const provider = createLocalProvider({ size: 1 });
+    await provider.start!();
+    try {
+      const ac = new AbortController();
+      let progress = 0;
+      const ctx = { signal: ac.signal, resume: null, saveJob: async () => {}, progress: (p: { progress?: number | null }) => void (progress = p.progress ?? 0), log: recordingLogger().log };
+      const job = { taskId: 't-cancel', type: 't2v' as const, prompt: 'a forest fire at night', parameters: { width: 512, height: 512, duration: 4, fps: 24 }, references: [], visibleLabel: false, sampleFrames: 0 };
+      const running = provider.run(job, ctx);
+      running.catch(() => {});
+      // mid-video: the generation worker and its encoder thread both run
+      expect(await until(() => progress >= 10, 30_000)).toBe(true);
+      const during = [...workerThreads()].filter((t) => !before.has(t));
+      expect(during.length).toBe(2);
+      ac.abort(new Error('canceled'));
+      await expect(running).rejects.toThrow('canceled');
+      // both threads end (the pool starts one fresh generation worker in their place)
+      expect(await until(() => during.every((t) => !workerThreads().has(t)), 5000)).toBe(true);
+    } finally {
+      await provider.stop!();
+    }
+    expect(await until(() => [...workerThreads()].every((t) => before.has(t)), 5000)).toBe(true);
   });
 });

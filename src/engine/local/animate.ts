@@ -57,6 +57,37 @@ function sampleView(
     let sx = cx + (0.5 - W / 2) * cs - ry * sn + sh0 - 0.5;
     let sy = cy + (0.5 - W / 2) * sn + ry * cs - 0.5;
     let o = oy * W;
+    if (sn === 0 && a === 256 && br === 256) {
+      // no rotation, no fade (zoom, pan, parallax): the source rows and vertical weight are the row's, and
+      // each pixel overwrites — the same arithmetic as below with the per-pixel y terms hoisted
+      const fy0 = sy < 0 ? 0 : sy > maxY ? maxY : sy;
+      const y0 = fy0 | 0;
+      const y1 = y0 < maxY ? y0 + 1 : y0;
+      const wy = ((fy0 - y0) * 256) | 0,
+        iwy = 256 - wy;
+      const r0 = y0 * sw,
+        r1 = y1 * sw;
+      for (let ox = 0; ox < W; ox++, sx += cs, o++) {
+        let fx = sx < 0 ? 0 : sx > maxX ? maxX : sx;
+        const x0 = fx | 0;
+        const x1 = x0 < maxX ? x0 + 1 : x0;
+        fx -= x0;
+        const wx = (fx * 256) | 0,
+          iwx = 256 - wx;
+        const p00 = s32[r0 + x0]!,
+          p10 = s32[r0 + x1]!,
+          p01 = s32[r1 + x0]!,
+          p11 = s32[r1 + x1]!;
+        let rbT = ((Math.imul(p00 & 0xff00ff, iwx) + Math.imul(p10 & 0xff00ff, wx)) >>> 8) & 0xff00ff;
+        let rbB = ((Math.imul(p01 & 0xff00ff, iwx) + Math.imul(p11 & 0xff00ff, wx)) >>> 8) & 0xff00ff;
+        const rb = ((Math.imul(rbT, iwy) + Math.imul(rbB, wy)) >>> 8) & 0xff00ff;
+        rbT = ((Math.imul((p00 >> 8) & 0xff00ff, iwx) + Math.imul((p10 >> 8) & 0xff00ff, wx)) >>> 8) & 0xff00ff;
+        rbB = ((Math.imul((p01 >> 8) & 0xff00ff, iwx) + Math.imul((p11 >> 8) & 0xff00ff, wx)) >>> 8) & 0xff00ff;
+        const ga = ((Math.imul(rbT, iwy) + Math.imul(rbB, wy)) >>> 8) & 0xff00ff;
+        o32[o] = rb | ((ga & 0xff) << 8) | -16777216; // alpha 255
+      }
+      continue;
+    }
     for (let ox = 0; ox < W; ox++, sx += cs, sy += sn, o++) {
       let fx = sx < 0 ? 0 : sx > maxX ? maxX : sx;
       let fy = sy < 0 ? 0 : sy > maxY ? maxY : sy;

@@ -32,12 +32,13 @@ export class NoiseTex {
         const t = i / step;
         wts[i] = t * t * t * (t * (t * 6 - 15) + 10);
       }
-      for (let y = 0; y < size; y++) {
-        const cy = Math.floor(y / step);
-        const ty = wts[y - cy * step]!;
+      // the two lattice-row lerps depend on x and the cell row only: computed once per cell row (same
+      // double-precision expressions as per texel, so the texture is bit-identical), then one lerp per texel
+      const A = new Float64Array(size),
+        D = new Float64Array(size);
+      for (let cy = 0; cy * step < size; cy++) {
         const r0 = (cy & cm) * cells;
         const r1 = ((cy + 1) & cm) * cells;
-        const row = y * size;
         for (let x = 0; x < size; x++) {
           const cx = Math.floor(x / step);
           const tx = wts[x - cx * step]!;
@@ -45,7 +46,13 @@ export class NoiseTex {
           const c1 = (cx + 1) & cm;
           const a = lat[r0 + c0]! + (lat[r0 + c1]! - lat[r0 + c0]!) * tx;
           const b = lat[r1 + c0]! + (lat[r1 + c1]! - lat[r1 + c0]!) * tx;
-          data[row + x] += (a + (b - a) * ty) * amp;
+          A[x] = a;
+          D[x] = b - a;
+        }
+        for (let y = cy * step, yEnd = Math.min(size, y + step); y < yEnd; y++) {
+          const ty = wts[y - cy * step]!;
+          const row = y * size;
+          for (let x = 0; x < size; x++) data[row + x] += (A[x]! + D[x]! * ty) * amp;
         }
       }
       total += amp;

@@ -29,76 +29,40 @@ function isOpaque(data: Uint8Array): boolean {
   return true;
 }
 
-/** Build the filtered scanline stream (filter byte + Paeth residuals per row). */
-function filterPaeth(src: Uint8Array, width: number, height: number, bpp: number, rgbaSrc: boolean): Uint8Array {
+/**
+ * The filtered scanline stream (filter byte 4 + Paeth residuals per row), read straight from the RGBA source
+ * (bpp 3 drops alpha). Paeth in the form |b − c|, |a − c|, |a + b − 2c| (= |p − a|, |p − b|, |p − c|).
+ */
+function filterPaeth(src: Uint8Array, width: number, height: number, bpp: number): Uint8Array {
   const stride = width * bpp;
   const out = new Uint8Array((stride + 1) * height);
-  // Pack source rows into compact rows (drop alpha if bpp==3) in a rolling pair of buffers.
-  let prev = new Uint8Array(stride);
-  let cur = new Uint8Array(stride);
+  const sw = width * 4;
   for (let y = 0; y < height; y++) {
-    const so = y * width * 4;
-    if (rgbaSrc && bpp === 3) {
-      for (let x = 0, s = so, d = 0; x < width; x++, s += 4, d += 3) {
-        cur[d] = src[s]!;
-        cur[d + 1] = src[s + 1]!;
-        cur[d + 2] = src[s + 2]!;
-      }
-    } else {
-      cur.set(src.subarray(so, so + stride));
-    }
     let o = y * (stride + 1);
     out[o++] = 4; // Paeth
+    const s0 = y * sw;
     if (y === 0) {
-      // Paeth with zero "up" row degenerates to Sub.
-      for (let i = 0; i < bpp; i++) out[o + i] = cur[i]!;
-      for (let i = bpp; i < stride; i++) out[o + i] = (cur[i]! - cur[i - bpp]!) & 255;
-    } else {
-      for (let i = 0; i < bpp; i++) out[o + i] = (cur[i]! - prev[i]!) & 255;
-      for (let i = bpp; i < stride; i++) {
-        const a = cur[i - bpp]!;
-        const b = prev[i]!;
-        const c = prev[i - bpp]!;
-        const p = a + b - c;
-        let pa = p - a;
+      // Paeth with a zero "up" row is Sub
+      for (let ch = 0; ch < bpp; ch++, o++) out[o] = src[s0 + ch]!;
+      for (let s = s0 + 4, e = s0 + sw; s < e; s += 4) for (let ch = 0; ch < bpp; ch++, o++) out[o] = src[s + ch]! - src[s + ch - 4]!;
+      continue;
+    }
+    for (let ch = 0; ch < bpp; ch++, o++) out[o] = src[s0 + ch]! - src[s0 + ch - sw]!;
+    for (let s = s0 + 4, e = s0 + sw; s < e; s += 4) {
+      for (let i = s, ie = s + bpp; i < ie; i++, o++) {
+        const a = src[i - 4]!;
+        const b = src[i - sw]!;
+        const c = src[i - sw - 4]!;
+        let pa = b - c;
+        let pb = a - c;
+        let pc = pa + pb;
         if (pa < 0) pa = -pa;
-        let pb = p - b;
         if (pb < 0) pb = -pb;
-        let pc = p - c;
         if (pc < 0) pc = -pc;
-        const pred = pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
-        out[o + i] = (cur[i]! - pred) & 255;
+        out[o] = src[i]! - (pa <= pb && pa <= pc ? a : pb <= pc ? b : c); // stored mod 256
       }
     }
-    const t = prev;
-    prev = cur;
-    cur = t;
   }
-  return out;
-}
-
-function zlibCompress(raw: Uint8Array, level: number): Uint8Array {
-  const deflated = Bun.deflateSync(raw as Uint8Array<ArrayBuffer>, { level: level as 1, library: 'libdeflate' });
-  const out = new Uint8Array(deflated.length + 6);
-  out[0] = 0x78;
-  out[1] = 0x01;
-  out.set(deflated, 2);
-  const ad = adler32(raw);
-  const e = out.length - 4;
-  out[e] = ad >>> 24;
-  out[e + 1] = (ad >>> 16) & 255;
-  out[e + 2] = (ad >>> 8) & 255;
-  out[e + 3] = ad & 255;
-  return out;
-}
-
-function chunk(type: string, data: Uint8Array): Uint8Array {
-  const out = new Uint8Array(12 + data.length);
-  const dv = new DataView(out.buffer);
-  dv.setUint32(0, data.length);
-  for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
-  out.set(data, 8);
-  dv.setUint32(8 + data.length, crc32(out, 4, 8 + data.length));
   return out;
 }
 
@@ -109,31 +73,37 @@ export function encodePngSync(img: RGBAImage, level = 3): Uint8Array {
   }
   if (data.length < width * height * 4) throw new Error('encodePng: data too short for dimensions');
   const opaque = isOpaque(data);
-  const bpp = opaque ? 3 : 4;
-  const filtered = filterPaeth(data, width, height, bpp, true);
-  const idat = zlibCompress(filtered, level);
-  const ihdr = new Uint8Array(13);
-  const dv = new DataView(ihdr.buffer);
-  dv.setUint32(0, width);
-  dv.setUint32(4, height);
-  ihdr[8] = 8; // bit depth
-  ihdr[9] = opaque ? 2 : 6; // colour type: RGB / RGBA
-  ihdr[10] = 0;
-  ihdr[11] = 0;
-  ihdr[12] = 0;
-  const parts = [
-    new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk('IHDR', ihdr),
-    chunk('IDAT', idat),
-    chunk('IEND', new Uint8Array(0)),
-  ];
-  let len = 0;
-  for (const p of parts) len += p.length;
-  const out = new Uint8Array(len);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
+  const filtered = filterPaeth(data, width, height, opaque ? 3 : 4);
+  const deflated = Bun.deflateSync(filtered as Uint8Array<ArrayBuffer>, { level: level as 1, library: 'libdeflate' });
+  // signature, IHDR, IDAT (zlib header + raw DEFLATE + Adler-32), IEND written into one buffer
+  const idatLen = deflated.length + 6;
+  const out = new Uint8Array(8 + 25 + 12 + idatLen + 12);
+  const dv = new DataView(out.buffer);
+  out.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a], 0);
+  let o = 8;
+  const chunkStart = (type: string, len: number) => {
+    dv.setUint32(o, len);
+    for (let i = 0; i < 4; i++) out[o + 4 + i] = type.charCodeAt(i);
+    o += 8;
+  };
+  const chunkEnd = (len: number) => {
+    dv.setUint32(o + len, crc32(out, o - 4, o + len));
+    o += len + 4;
+  };
+  chunkStart('IHDR', 13);
+  dv.setUint32(o, width);
+  dv.setUint32(o + 4, height);
+  out[o + 8] = 8; // bit depth
+  out[o + 9] = opaque ? 2 : 6; // colour type: RGB / RGBA
+  // compression, filter and interlace methods: 0
+  chunkEnd(13);
+  chunkStart('IDAT', idatLen);
+  out[o] = 0x78;
+  out[o + 1] = 0x01;
+  out.set(deflated, o + 2);
+  dv.setUint32(o + idatLen - 4, adler32(filtered));
+  chunkEnd(idatLen);
+  chunkStart('IEND', 0);
+  chunkEnd(0);
   return out;
 }

@@ -264,6 +264,26 @@ const FIRE_LUT = (() => {
   return lut;
 })();
 
+/**
+ * Still-image grain: Math.round((hash2(x, y, seed) − 0.5) · 5) per pixel, in integers. With v = h / 2³² that is
+ * floor(5v − 2) exactly (every step is exact in doubles), i.e. floor(5h / 2³²) − 2; hash2 is inlined with the
+ * row term hoisted (a loop in the constructor calling hash2 per pixel was a third of a 1024² still's time).
+ */
+function filmGrain(W: number, H: number, seed: number): Int8Array {
+  const out = new Int8Array(W * H);
+  for (let y = 0; y < H; y++) {
+    const hy = Math.imul(y, 0x165667b1) ^ seed;
+    for (let x = 0, i = y * W; x < W; x++, i++) {
+      let h = Math.imul(x, 0x27d4eb2d) ^ hy;
+      h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
+      h = Math.imul(h ^ (h >>> 12), 0x297a2d39);
+      h ^= h >>> 15;
+      out[i] = Math.floor(((h >>> 0) * 5) / 4294967296) - 2;
+    }
+  }
+  return out;
+}
+
 export class Scene {
   readonly W: number;
   readonly H: number;
@@ -324,6 +344,7 @@ export class Scene {
   private discR2: number;
   private above: Float32Array | null = null; // RGB of rows above the horizon (water reflections)
   private skyCache: Float32Array | null = null; // video: static sky (RGB + glow) per pixel
+  private skyPacked: Int32Array | null = null; // video: the static sky as output pixels (buildSkyPacked)
   // video: per-layer pre-shaded strips. A layer only translates sideways with the camera, so each one is
   // shaded once per video over the whole camera path (strip column j = world pixel j, i.e. frame column j
   // at t = 0) and each frame reads it at a sub-pixel offset (linear blend of two columns).
@@ -496,8 +517,7 @@ export class Scene {
     }
     // film grain / dither for stills only: in a video a static ±1 pattern is mostly quantised away by
     // H.264 and only makes every macroblock costlier to encode
-    this.grain = new Int8Array(W * H);
-    if (!this.video) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) this.grain[y * W + x] = Math.round((hash2(x, y, seed) - 0.5) * 5);
+    this.grain = this.video ? new Int8Array(W * H) : filmGrain(W, H, seed);
 
     // ---- particles
     const pr = new Rng(mix2(seed, 4));
@@ -1910,9 +1930,39 @@ export class Scene {
     }
   }
 
+  /**
+   * Video: the cached sky as final pixels (vignette, grain, rounding: the same expressions as skyRowFast), so that
+   * pixels no cloud touches in a frame are copied instead of recomputed.
+   */
+  private buildSkyPacked(): Int32Array {
+    const W = this.W,
+      H = this.H;
+    const cache = this.skyCache!;
+    const out = new Int32Array(W * H);
+    for (let y = 0; y < H; y++) {
+      const vy = this.vigY[y]!;
+      for (let x = 0; x < W; x++) {
+        const gi = y * W + x;
+        const ci = gi * 4;
+        const v = vy * this.vigX[x]! * 255;
+        const gr = this.video ? 0 : this.grain[gi]!;
+        let R = cache[ci]! * v + gr,
+          G = cache[ci + 1]! * v + gr,
+          B = cache[ci + 2]! * v + gr;
+        R = R < 0 ? 0 : R > 255 ? 255 : R;
+        G = G < 0 ? 0 : G > 255 ? 255 : G;
+        B = B < 0 ? 0 : B > 255 ? 255 : B;
+        out[gi] = ((R + 0.5) | 0) | (((G + 0.5) | 0) << 8) | (((B + 0.5) | 0) << 16) | -16777216;
+      }
+    }
+    this.skyPacked = out;
+    return out;
+  }
+
   /** One row of cached video sky (+ clouds, after prepCloudRow(y) if cloudRow), composited into o32. */
   private skyRowFast(o32: Int32Array, y: number, vy: number, hasGrain: boolean, storeAbove: boolean, cloudRow: boolean) {
     const W = this.W;
+    const packed = this.skyPacked ?? this.buildSkyPacked();
     const cache = this.skyCache!;
     const above = this.above;
     const vigX = this.vigX;
@@ -1945,11 +1995,16 @@ export class Scene {
       for (let i = 0; i < ts; i++) rowA[i] = cd[cY0 + i]! + (cd[cY1 + i]! - cd[cY0 + i]!) * cTy;
       rowA[ts] = rowA[0]!;
     }
+    if (!cloudRow && !storeAbove) {
+      o32.set(packed.subarray(rowW, rowW + W), rowW);
+      return;
+    }
     for (let x = 0; x < W; x++) {
       const ci = (rowW + x) * 4;
       let r = cache[ci]!;
       let g = cache[ci + 1]!;
       let b = cache[ci + 2]!;
+      let clear = true; // no cloud changes this pixel: it is the cached sky's
       if (cloudRow) {
         const u = x * cUS + cUO;
         const fu = u | 0;
@@ -1960,6 +2015,7 @@ export class Scene {
           if (dens > 1) dens = 1;
           dens = dens * dens * (3 - 2 * dens) * cFade;
           if (dens > 0.003) {
+            clear = false;
             const glow = cache[ci + 3]!;
             const c2 = c - 0.04;
             let lit = 0.55 + (c - c2) * 5 - (c - cloudTh) * 0.6;
@@ -1981,6 +2037,10 @@ export class Scene {
         above![ai] = r;
         above![ai + 1] = g;
         above![ai + 2] = b;
+      }
+      if (clear) {
+        o32[gi] = packed[gi]!;
+        continue;
       }
       const v = vy * vigX[x]! * 255;
       const gr = hasGrain ? grain[gi]! : 0;

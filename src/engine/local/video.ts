@@ -1,5 +1,6 @@
 // H.264/MP4 output via the `h264-mp4-encoder` package (minih264 encoder + minimp4 muxer compiled
 // to WASM by emscripten; the wasm is inlined in the JS so it survives `bun build --compile`).
+// Larger videos encode on a second thread (encode-worker.ts) while the next frames render.
 // Plus: a "faststart" rewrite (moov before mdat) and an MP4 box parser used by tests.
 
 type Encoder = {
@@ -45,16 +46,19 @@ export interface VideoSpec {
   qp?: number;
 }
 
-/**
- * Encode `frames` RGBA frames produced on demand by `renderFrame(i, buf)` (buf is reused).
- * Everything between initialize() and readFile() is synchronous, so concurrent calls in the same
- * realm cannot interleave inside the shared WASM instance.
- */
-export async function encodeMp4(spec: VideoSpec, renderFrame: (i: number, buf: Uint8Array) => void): Promise<Uint8Array> {
+/** An initialised H.264/MP4 encoder of this realm: YUV 4:2:0 frames in, raw MP4 bytes (moov last) out. */
+export interface OpenEncoder {
+  add(yuv: Uint8Array): void;
+  /** finalize and read the file; call once */
+  finish(): Uint8Array;
+  /** frees the WASM-side encoder (always call, also after finish) */
+  close(): void;
+}
+
+export async function openEncoder(spec: VideoSpec): Promise<OpenEncoder> {
   const { createH264MP4Encoder } = await loadHme();
   const enc = await createH264MP4Encoder();
   const name = `engine-${process.pid}-${++fileCounter}.mp4`;
-  let bytes: Uint8Array;
   try {
     enc.outputFilename = name;
     enc.width = spec.width;
@@ -66,30 +70,275 @@ export async function encodeMp4(spec: VideoSpec, renderFrame: (i: number, buf: U
     enc.groupOfPictures = Math.max(1, Math.round(spec.fps * 2));
     enc.temporalDenoise = false;
     enc.initialize();
+  } catch (e) {
+    enc.delete();
+    throw e;
+  }
+  return {
+    // YUV 4:2:0 converted here (2×2 chroma average) rather than addFrameRgba: the embind wrapper copies its
+    // argument into the WASM heap byte by byte in JS, so 1.5 bytes/pixel instead of 4 saves more than the
+    // conversion costs.
+    add: (yuv) => enc.addFrameYuv(yuv),
+    finish() {
+      enc.finalize();
+      const bytes = enc.FS.readFile(name).slice();
+      try {
+        enc.FS.unlink(name);
+      } catch {
+        /* ignore */
+      }
+      return bytes;
+    },
+    close: () => enc.delete(),
+  };
+}
+
+/** Encoded MP4 bytes as served: moov first, zeroed timestamps. */
+function finishMp4(raw: Uint8Array): Uint8Array {
+  const out = faststart(raw);
+  zeroTimestamps(out);
+  return out;
+}
+
+/**
+ * Encode `frames` RGBA frames produced on demand by `renderFrame(i, buf)`: it must write every pixel of buf (a
+ * reused buffer, not always the same one) and be done with it when it returns. Larger videos are encoded on a
+ * second thread while the next frames render (see encodeMp4Pipelined); the bytes are the same either way.
+ */
+export async function encodeMp4(spec: VideoSpec, renderFrame: (i: number, buf: Uint8Array) => void): Promise<Uint8Array> {
+  if (spec.width * spec.height * spec.frames >= PIPELINE_MIN_PIXELS) {
+    const out = await encodeMp4Pipelined(spec, renderFrame);
+    if (out !== null) return out;
+  }
+  return encodeMp4Inline(spec, renderFrame);
+}
+
+/**
+ * Everything between initialize() and readFile() is synchronous, so concurrent calls in the same realm cannot
+ * interleave inside the shared WASM instance.
+ */
+export async function encodeMp4Inline(spec: VideoSpec, renderFrame: (i: number, buf: Uint8Array) => void): Promise<Uint8Array> {
+  const enc = await openEncoder(spec);
+  let bytes: Uint8Array;
+  try {
     const buf = new Uint8Array(spec.width * spec.height * 4);
-    // The frame goes in as YUV 4:2:0 converted here (2×2 chroma average) rather than through
-    // addFrameRgba: the embind wrapper copies its argument into the WASM heap byte by byte in JS, so
-    // passing 1.5 bytes/pixel instead of 4 saves more than the conversion costs.
     const yuv = new Uint8Array((spec.width * spec.height * 3) / 2);
     for (let i = 0; i < spec.frames; i++) {
       renderFrame(i, buf);
       rgbaToYuv420(buf, spec.width, spec.height, yuv);
-      enc.addFrameYuv(yuv);
+      enc.add(yuv);
     }
-    enc.finalize();
-    bytes = enc.FS.readFile(name).slice();
-    try {
-      enc.FS.unlink(name);
-    } catch {
-      /* ignore */
-    }
+    bytes = enc.finish();
   } finally {
-    enc.delete();
+    enc.close();
   }
-  const out = faststart(bytes);
-  zeroTimestamps(out);
-  return out;
+  return finishMp4(bytes);
 }
+
+// ------------------------------------------------------------------ pipelined encoding
+
+/** Below this many pixels × frames a second thread costs more (start-up, WASM instantiation) than it saves. */
+const PIPELINE_MIN_PIXELS = 256 * 256 * 24;
+/** frames rendered ahead of the encoder at most (bounds memory: each is one RGBA or YUV frame) */
+const PIPELINE_DEPTH = 4;
+
+/** In the compiled binary the worker is an extra entrypoint addressed from the bundle root (scripts/build.ts). */
+function encoderWorkerUrl(): string {
+  return import.meta.url.includes('$bunfs') ? './src/engine/local/encode-worker.ts' : new URL('./encode-worker.ts', import.meta.url).href;
+}
+
+/** a finished video leaves its encoder thread idle this long for the next one, then it ends */
+const ENCODER_IDLE_MS = 60_000;
+
+/**
+ * This realm's encoder thread, kept between videos: a fresh thread would have to compile the encoder's WASM
+ * again for every video and run it in JSC's slower tiers until the optimising compiler catches up, which on a
+ * busy machine made pipelined encoding slower than encoding inline. One video at a time uses it.
+ */
+let encoderThread: { worker: Worker; busy: boolean; ready: boolean; idle: ReturnType<typeof setTimeout> | null } | null = null;
+/** set when an encoder thread could not be started here: this realm encodes inline from then on */
+let encoderUnavailable = false;
+/** how long a fresh encoder thread may take to load before this video is encoded inline instead */
+const ENCODER_START_MS = 15_000;
+
+function acquireEncoderThread(): { worker: Worker; fresh: boolean } | null {
+  if (encoderThread?.busy || encoderUnavailable) return null;
+  if (encoderThread === null) {
+    let worker: Worker;
+    try {
+      worker = new Worker(encoderWorkerUrl());
+    } catch {
+      encoderUnavailable = true;
+      return null;
+    }
+    encoderThread = { worker, busy: false, ready: false, idle: null };
+  }
+  if (encoderThread.idle !== null) clearTimeout(encoderThread.idle);
+  encoderThread.idle = null;
+  encoderThread.busy = true;
+  // referenced while it works (its replies are what this thread waits for), unreferenced while idle so that it
+  // does not keep the process alive
+  encoderThread.worker.ref();
+  return { worker: encoderThread.worker, fresh: !encoderThread.ready };
+}
+
+/**
+ * Waits for a fresh encoder thread's 'ready' (its module loaded). False when it failed to load (e.g. its file is
+ * missing from a build): nothing has been rendered yet, so the caller can still encode inline.
+ */
+function encoderStarted(worker: Worker): Promise<boolean> {
+  return new Promise((resolve) => {
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      worker.onmessage = null;
+      worker.onerror = null;
+      worker.removeEventListener('close', onClose);
+      resolve(ok);
+    };
+    const onClose = () => done(false);
+    const timer = setTimeout(() => done(false), ENCODER_START_MS);
+    worker.onmessage = (ev: MessageEvent<EncoderReply>) => done(ev.data.type === 'ready');
+    worker.onerror = (ev) => {
+      ev.preventDefault?.();
+      done(false);
+    };
+    worker.addEventListener('close', onClose);
+  });
+}
+
+function releaseEncoderThread(worker: Worker, ok: boolean) {
+  worker.onmessage = null;
+  worker.onerror = null;
+  const t = encoderThread;
+  if (t === null || t.worker !== worker) {
+    worker.terminate();
+    return;
+  }
+  if (!ok) {
+    // after an error its state is unknown: drop it, the next video starts a fresh one
+    encoderThread = null;
+    worker.terminate();
+    return;
+  }
+  t.busy = false;
+  worker.unref();
+  t.idle = setTimeout(() => {
+    if (encoderThread === t && !t.busy) {
+      encoderThread = null;
+      worker.terminate();
+    }
+  }, ENCODER_IDLE_MS);
+  t.idle.unref?.();
+}
+
+/** Ends this realm's encoder thread now if it is idle (tests; a running video keeps its thread). */
+export function closeEncoderThread() {
+  const t = encoderThread;
+  if (t === null || t.busy) return;
+  if (t.idle !== null) clearTimeout(t.idle);
+  encoderThread = null;
+  t.worker.terminate();
+}
+
+/**
+ * Render on this thread, encode on the encoder thread (encode-worker.ts): while frame i is encoded, frame i+1
+ * renders. Frames are transferred, not copied, and come back for reuse. The RGBA → YUV conversion goes to
+ * whichever thread is ahead: here while rendering a frame takes less time than encoding one (i2v), on the encoder
+ * thread otherwise (rendered scenes); the YUV and so the bytes are the same either way. Any error (render,
+ * encoder, thread death) terminates the encoder thread; a video that completes leaves it idle for the next one
+ * (see ENCODER_IDLE_MS). When this thread itself is terminated (a canceled task: the pool terminates the
+ * generation worker), Bun terminates the nested encoder thread with it (test/engine.test.ts checks that).
+ * Returns null when no encoder thread is available (the caller encodes inline).
+ */
+async function encodeMp4Pipelined(spec: VideoSpec, renderFrame: (i: number, buf: Uint8Array) => void): Promise<Uint8Array | null> {
+  const got = acquireEncoderThread();
+  if (got === null) return null;
+  const { worker } = got;
+  if (got.fresh) {
+    if (!(await encoderStarted(worker))) {
+      encoderUnavailable = true;
+      releaseEncoderThread(worker, false);
+      return null;
+    }
+    encoderThread!.ready = true;
+  }
+  let ok = false;
+  let onClose: (() => void) | null = null;
+  try {
+    const W = spec.width,
+      H = spec.height;
+    const rgbaSize = W * H * 4;
+    const yuvFree: Uint8Array[] = [],
+      rgbaFree: Uint8Array[] = [];
+    let inFlight = 0;
+    // per-frame times (moving averages, ms): rendering here, encoding there
+    let renderMs = 0,
+      encodeMs = 0;
+    let failed: Error | null = null;
+    let wake: (() => void) | null = null;
+    let result: Uint8Array | null = null;
+    worker.onmessage = (ev: MessageEvent<EncoderReply>) => {
+      const m = ev.data;
+      if (m.type === 'free') {
+        (m.buf.length === rgbaSize ? rgbaFree : yuvFree).push(m.buf);
+        inFlight--;
+        encodeMs = encodeMs === 0 ? m.ms : encodeMs * 0.8 + m.ms * 0.2;
+      } else if (m.type === 'done') result = m.bytes;
+      else if (m.type === 'error') failed = new Error(`h264 encoder: ${m.error}`);
+      wake?.();
+    };
+    worker.onerror = (ev) => {
+      ev.preventDefault?.();
+      failed = new Error(`h264 encoder thread: ${ev.message ?? 'error'}`);
+      wake?.();
+    };
+    onClose = () => {
+      failed ??= new Error('h264 encoder thread exited');
+      wake?.();
+    };
+    worker.addEventListener('close', onClose);
+    const wait = () => new Promise<void>((res) => (wake = res)).then(() => void (wake = null));
+    worker.postMessage({ type: 'init', spec } satisfies EncoderRequest);
+    const buf = new Uint8Array(rgbaSize);
+    for (let i = 0; i < spec.frames; i++) {
+      while (inFlight >= PIPELINE_DEPTH && failed === null) await wait();
+      if (failed) throw failed;
+      const t0 = performance.now();
+      // the slower side sheds the conversion: max(render, encode + yuv) < max(render + yuv, encode) iff render > encode
+      if (encodeMs > 0 && renderMs > encodeMs) {
+        const frame = rgbaFree.pop() ?? new Uint8Array(rgbaSize);
+        renderFrame(i, frame);
+        renderMs = renderMs * 0.8 + (performance.now() - t0) * 0.2;
+        worker.postMessage({ type: 'frame', buf: frame, rgba: true } satisfies EncoderRequest, [frame.buffer as ArrayBuffer]);
+      } else {
+        renderFrame(i, buf);
+        const t1 = performance.now();
+        renderMs = renderMs === 0 ? t1 - t0 : renderMs * 0.8 + (t1 - t0) * 0.2;
+        const yuv = yuvFree.pop() ?? new Uint8Array((W * H * 3) / 2);
+        rgbaToYuv420(buf, W, H, yuv);
+        worker.postMessage({ type: 'frame', buf: yuv, rgba: false } satisfies EncoderRequest, [yuv.buffer as ArrayBuffer]);
+      }
+      inFlight++;
+    }
+    worker.postMessage({ type: 'end' } satisfies EncoderRequest);
+    while (result === null && failed === null) await wait();
+    if (failed) throw failed;
+    ok = true;
+    return finishMp4(result!);
+  } finally {
+    if (onClose) worker.removeEventListener('close', onClose);
+    releaseEncoderThread(worker, ok);
+  }
+}
+
+/** `frame`: buf holds RGBA (the encoder thread converts) or YUV 4:2:0. */
+export type EncoderRequest = { type: 'init'; spec: VideoSpec } | { type: 'frame'; buf: Uint8Array; rgba: boolean } | { type: 'end' };
+/** `free`: the frame's buffer back, and the time encoding it took (ms, without the conversion). */
+export type EncoderReply =
+  | { type: 'ready' }
+  | { type: 'free'; buf: Uint8Array; ms: number }
+  | { type: 'done'; bytes: Uint8Array }
+  | { type: 'error'; error: string };
 
 /**
  * RGBA (alpha ignored) → planar YUV 4:2:0, BT.601 limited range — the same integer coefficients the

@@ -88,11 +88,13 @@ export function createApp(deps: AppDeps) {
     .use(generationModule({ db, tokens, storage, clock, wake, moderator, log, fairUse: config.fairUse, links, events: deps.events ?? eventsHubFor(database, { log }) }));
   // The poll of a task that the read cache knows is answered before Elysia (modules/generation/poll-fast.ts); every
   // other request, and every poll it cannot answer from memory, goes through the app as usual.
-  if (!config.readCache) return app;
+  // `handle` may therefore answer without a promise: a Response, or a Promise of one (Bun.serve takes either)
+  const served = app as Omit<typeof app, 'handle'> & { handle(request: Request): Response | Promise<Response> };
+  if (!config.readCache) return served;
   const fast = pollFastPath({ d: { db, links }, tokens, cors: config.browsers, record: accessRecorder({ log, metrics }) });
   const handle = app.handle;
-  app.handle = ((request: Request) => fast(request) ?? handle(request)) as typeof app.handle;
-  return app;
+  served.handle = (request: Request) => fast(request) ?? handle(request);
+  return served;
 }
 
 export type App = ReturnType<typeof createApp>;

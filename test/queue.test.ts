@@ -178,7 +178,9 @@ describe('runner with a provider', () => {
     const env = await testEnv();
     await env.replacePool();
     const u = await newUser('lprog');
-    const id = await createTask(u.token, { type: 't2v', prompt: 'ocean waves', parameters: { width: 256, height: 256, duration: 4 } });
+    // 10 s (the longest) so that the render outlasts several of the runner's 250 ms progress writes: the engine
+    // renders a 4 s 256² video in about 0.35 s now, within one write
+    const id = await createTask(u.token, { type: 't2v', prompt: 'ocean waves', parameters: { width: 256, height: 256, duration: 10 } });
     const seen = new Set<number>();
     for (;;) {
       const d = await poll(u.token, id);

@@ -1,5 +1,7 @@
-// One database, SMTP server and app for the whole `bun test` run (Bun runs every file in one process).
-// PGlite in memory by default; a real PostgreSQL when TEST_DATABASE_URL is set (its public schema is wiped).
+// One database, SMTP server and app per test process: `npm test` runs the files in one worker process per core, each
+// keeping one global across the files it runs (package.json: --parallel --no-isolate), so a worker's files share them.
+// PGlite in memory by default; a real PostgreSQL when TEST_DATABASE_URL is set (its public schema is wiped; under
+// parallel workers that is each worker's own scratch database, see test/support/preload.ts).
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,7 +100,8 @@ export async function startSmtp(mails: ReceivedMail[]): Promise<{ server: SMTPSe
 
 async function openTestDatabase(): Promise<Database> {
   const url = process.env.TEST_DATABASE_URL;
-  if (!url) return openDatabase({ kind: 'pglite' });
+  // in memory, from the migrated seed of test/support/preload.ts: initdb costs seconds of CPU per test process
+  if (!url) return openDatabase({ kind: 'pglite', seed: process.env.PGLITE_SEED ? Bun.file(process.env.PGLITE_SEED) : null });
   const database = await openDatabase({ kind: 'postgres', url, max: 10 });
   await database.db.execute(sql.raw('drop schema if exists drizzle cascade'));
   await database.db.execute(sql.raw('drop schema if exists public cascade'));

@@ -285,9 +285,11 @@ async function suiteTimes() {
     const out = r.stdout.toString() + r.stderr.toString();
     const pass = /^ *(\d+) pass$/m.exec(out)?.[1];
     const fail = /^ *(\d+) fail$/m.exec(out)?.[1];
-    if (r.exitCode !== 0 || fail !== '0') throw new Error(`npm test failed (${JSON.stringify(env)}): ${fail} failed\n${out.slice(-3000)}`);
-    log(`npm test ${env.TEST_DATABASE_URL ? 'PostgreSQL' : 'embedded'}: ${pass} passed in ${fmt(seconds)} s`);
-    return seconds;
+    const failed = r.exitCode !== 0 || fail !== '0';
+    // a failure is reported (the target is then missed), not thrown: the rest of the figures stand
+    if (failed) log(`npm test failed (${JSON.stringify(env)}): ${fail} failed\n${out.split('\n').filter((l) => l.startsWith('(fail)')).join('\n')}`);
+    log(`npm test ${env.TEST_DATABASE_URL ? 'PostgreSQL' : 'embedded'}: ${pass} passed, ${fail ?? '?'} failed in ${fmt(seconds)} s`);
+    return failed ? NaN : seconds;
   };
   const pglite = await once({ TEST_DATABASE_URL: '' });
   const postgres = await once({ TEST_DATABASE_URL: await scratchDb('suite') });

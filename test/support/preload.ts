@@ -19,20 +19,28 @@ if (!existsSync(seed)) {
 }
 process.env.PGLITE_SEED = seed;
 
-// Parallel workers (`bun test --parallel`, see package.json) each open their own test env (test/support/env.ts), which
-// wipes the schema of TEST_DATABASE_URL's database: each worker gets a scratch database of its own on that server
-// instead, and TEST_DATABASE_URL names it for the whole process (servers the tests spawn on "the test database" use
-// it too). It is dropped when the worker has ended (test/support/drop-database.ts). Once per process: with --isolate
-// this file runs again for every test file, and the environment persists.
-if (process.env.TEST_DATABASE_URL && process.env.BUN_TEST_WORKER_ID && !process.env.AIGC_TEST_WORKER_DATABASE) {
-  const { scratchDatabase } = await import('./pg');
-  // the `postgres` database of TEST_DATABASE_URL's server, as its user
-  const admin = Object.assign(new URL(process.env.TEST_DATABASE_URL), { pathname: '/postgres' }).toString();
-  const db = await scratchDatabase(`w${process.env.BUN_TEST_WORKER_ID}`, admin);
-  const name = new URL(db.url).pathname.slice(1);
+// Parallel workers (`bun test --parallel`, see package.json) run at the same time on one machine. Each gets:
+// - a temp dir of its own (TMPDIR), so that a test counting what it leaves in the temp dir does not see another
+//   worker's files;
+// - under TEST_DATABASE_URL, a scratch database of its own on that server: each worker opens its own test env
+//   (test/support/env.ts), which wipes the schema of its database. TEST_DATABASE_URL names it for the whole process
+//   (servers the tests spawn on "the test database" use it too).
+// Both are removed once the worker has ended (test/support/after-worker.ts). Once per process: with --isolate this
+// file runs again for every test file, and the environment persists.
+if (process.env.BUN_TEST_WORKER_ID && !process.env.AIGC_TEST_WORKER_TMP) {
+  const { mkdtempSync } = await import('node:fs');
+  const tmp = mkdtempSync(join(tmpdir(), `aigc-test-w${process.env.BUN_TEST_WORKER_ID}-`));
+  const cleanup = ['--rm', tmp];
+  if (process.env.TEST_DATABASE_URL) {
+    const { scratchDatabase } = await import('./pg');
+    // the `postgres` database of TEST_DATABASE_URL's server, as its user
+    const admin = Object.assign(new URL(process.env.TEST_DATABASE_URL), { pathname: '/postgres' }).toString();
+    const db = await scratchDatabase(`w${process.env.BUN_TEST_WORKER_ID}`, admin);
+    cleanup.push('--drop', admin, new URL(db.url).pathname.slice(1));
+    process.env.TEST_DATABASE_URL = db.url;
+  }
   const { spawn } = await import('node:child_process');
-  const dropper = join(import.meta.dir, 'drop-database.ts');
-  spawn(process.execPath, [dropper, String(process.pid), admin, name], { detached: true, stdio: 'ignore' }).unref();
-  process.env.AIGC_TEST_WORKER_DATABASE = name;
-  process.env.TEST_DATABASE_URL = db.url;
+  spawn(process.execPath, [join(import.meta.dir, 'after-worker.ts'), String(process.pid), ...cleanup], { detached: true, stdio: 'ignore' }).unref();
+  process.env.AIGC_TEST_WORKER_TMP = tmp;
+  process.env.TMPDIR = tmp;
 }

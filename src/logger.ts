@@ -149,7 +149,7 @@ function batchedStdout(): (line: string) => void {
   const flush = () => {
     scheduled = false;
     if (lines.length === 0) return;
-    const text = lines.length === 1 ? lines[0] : lines.join('');
+    const text = lines.join('');
     lines = [];
     size = 0;
     out.write(text);

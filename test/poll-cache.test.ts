@@ -14,11 +14,19 @@ import { createLogger } from '../src/logger';
 import { call, newUser } from './support/http';
 import { testEnv } from './support/env';
 import { pgAdminUrl, postgresReachable, scratchDatabase } from './support/pg';
-import { waitTask } from './support/tasks';
+import { createTask, waitTask } from './support/tasks';
 
 setDefaultTimeout(60_000);
 
 const ROOT = join(import.meta.dir, '..');
+
+/** A new user and one small t2i task of theirs, completed. */
+async function completedTask(prompt: string) {
+  const user = await newUser('pc');
+  const taskId = await createTask(user.token, { type: 't2i', prompt, parameters: { width: 64, height: 64 } });
+  await waitTask(user.token, taskId);
+  return { user, taskId };
+}
 
 /** Every header but the date, sorted; and the body text. */
 async function snapshot(res: Response) {
@@ -29,10 +37,7 @@ async function snapshot(res: Response) {
 describe('the poll from memory (one instance, the suite database)', () => {
   test('answers exactly what the route answers: status, headers (request id, CORS), body with signed_url', async () => {
     const env = await testEnv();
-    const user = await newUser('pc');
-    const created = await call('POST', '/api/v1/generation', { token: user.token, body: { type: 't2i', prompt: 'a red cube', parameters: { width: 64, height: 64 } } });
-    const taskId = created.body.data.task_id as string;
-    await waitTask(user.token, taskId);
+    const { user, taskId } = await completedTask('a red cube');
     for (const browsers of [env.config.browsers, { ...env.config.browsers, corsOrigins: ['https://app.example.com'], corsCredentials: true }]) {
       const raw: string[] = [];
       const log = createLogger({ format: 'json', level: 'info', write: (line) => void raw.push(line) });
@@ -65,10 +70,7 @@ describe('the poll from memory (one instance, the suite database)', () => {
 
   test('a change made with SQL, a logout, a hidden record: the next poll shows it', async () => {
     const env = await testEnv();
-    const user = await newUser('pc');
-    const created = await call('POST', '/api/v1/generation', { token: user.token, body: { type: 't2i', prompt: 'a blue cube', parameters: { width: 64, height: 64 } } });
-    const taskId = created.body.data.task_id as string;
-    await waitTask(user.token, taskId);
+    const { user, taskId } = await completedTask('a blue cube');
     const poll = () => call('GET', `/api/v1/generation/${taskId}`, { token: user.token });
     expect((await poll()).body.data.status).toBe('completed');
     expect((await poll()).body.data.status).toBe('completed');
@@ -88,9 +90,7 @@ describe('the poll from memory (one instance, the suite database)', () => {
     const after = await call('GET', '/api/v1/user/generation_list', { token: user.token });
     expect(after.body.data.map((r: { task_id: string }) => r.task_id)).not.toContain(taskId);
     // a session ended through the API: the very next poll is HTTP 401
-    const other = await newUser('pc');
-    const t2 = (await call('POST', '/api/v1/generation', { token: other.token, body: { type: 't2i', prompt: 'a green cube', parameters: { width: 64, height: 64 } } })).body.data.task_id;
-    await waitTask(other.token, t2);
+    const { user: other, taskId: t2 } = await completedTask('a green cube');
     expect((await call('GET', `/api/v1/generation/${t2}`, { token: other.token })).status).toBe(200);
     expect((await call('GET', `/api/v1/generation/${t2}`, { token: other.token })).status).toBe(200);
     expect((await call('POST', '/api/v1/auth/logout', { token: other.token })).body.code).toBe(200);
@@ -104,7 +104,7 @@ describe('the poll from memory (one instance, the suite database)', () => {
     const list = async () => (await call('GET', '/api/v1/user/generation_list', { token: user.token })).body.data as { task_id: string; prompt: string; status: string }[];
     expect(await list()).toEqual([]);
     expect(await list()).toEqual([]);
-    const t1 = (await call('POST', '/api/v1/generation', { token: user.token, body: { type: 't2i', prompt: 'first', parameters: { width: 64, height: 64 } } })).body.data.task_id;
+    const t1 = await createTask(user.token, { type: 't2i', prompt: 'first', parameters: { width: 64, height: 64 } });
     expect((await list()).map((r) => r.task_id)).toEqual([t1]);
     await waitTask(user.token, t1);
     expect((await list())[0].status).toBe('completed');
@@ -121,9 +121,7 @@ describe('READ_CACHE', () => {
     expect(loadConfig({ ...base, READ_CACHE: 'false' }).readCache).toBe(false);
     expect(() => loadConfig({ ...base, READ_CACHE: 'sometimes' })).toThrow('READ_CACHE=sometimes must be true or false');
     const env = await testEnv();
-    const user = await newUser('pc');
-    const taskId = (await call('POST', '/api/v1/generation', { token: user.token, body: { type: 't2i', prompt: 'off', parameters: { width: 64, height: 64 } } })).body.data.task_id;
-    await waitTask(user.token, taskId);
+    const { user, taskId } = await completedTask('off');
     const off = env.makeApp({ config: { ...env.config, readCache: false } });
     const req = () => new Request(`http://localhost/api/v1/generation/${taskId}`, { headers: { authorization: `Bearer ${user.token}` } });
     await off.handle(req());

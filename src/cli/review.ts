@@ -11,7 +11,7 @@ import { embeddedPgSeed, openDatabase } from '../db/client';
 import { migrate } from '../db/migrate';
 import { migrations } from '../db/migrations.gen';
 import { tasks } from '../db/schema';
-import { resultLocation } from '../modules/generation/service';
+import { resultLocation, TASK_ID } from '../modules/generation/service';
 import { CHANNEL_EVENTS } from '../queue';
 import { createStorage, type Storage } from '../storage';
 import type { Db } from '../db/client';
@@ -37,7 +37,7 @@ export async function reviewCli(config: Config, args: string[], out: (line: stri
 }
 
 const validArgs = ([action, taskId]: string[]) =>
-  action !== undefined && ['list', 'approve', 'reject'].includes(action) && (action === 'list' || /^task_[0-9a-f]{20}$/.test(taskId ?? ''));
+  action !== undefined && ['list', 'approve', 'reject'].includes(action) && (action === 'list' || TASK_ID.test(taskId ?? ''));
 
 /** Runs the subcommand on `db` and `storage`; returns the exit code. `out` receives the lines to print. */
 export async function reviewCommand(d: { db: Db; storage: Storage }, args: string[], out: (line: string) => void): Promise<number> {

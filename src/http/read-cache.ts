@@ -59,7 +59,6 @@ export class ReadCache {
   private seq = 0;
   /** when the last heartbeat came back (performance.now()); 0 = never */
   private heard = 0;
-  private sent = 0;
   private timer: ReturnType<typeof setInterval> | undefined;
   private sweeper: ReturnType<typeof setInterval> | undefined;
   private unlisten: (() => Promise<void>) | undefined;
@@ -118,7 +117,7 @@ export class ReadCache {
 
   /** Remembers a session read as alive by a query that started at epoch `since`. */
   rememberSession(sessionId: string, userId: number, expiresAt: Date, since: number) {
-    if (since !== this.seq || !this.live) return;
+    if (!this.storable(since)) return;
     if (this.sessions.size >= MAX_SESSIONS) this.sessions.clear();
     this.sessions.set(sessionId, { value: { userId, expiresAt: expiresAt.getTime() }, at: performance.now() });
   }
@@ -136,7 +135,7 @@ export class ReadCache {
   }
 
   rememberTask(row: OwnedRow, since: number) {
-    if (since !== this.seq || !this.live) return;
+    if (!this.storable(since)) return;
     if (this.tasks.size >= MAX_TASKS) this.tasks.clear();
     this.tasks.set(row.id, { value: row, at: performance.now() });
   }
@@ -162,7 +161,7 @@ export class ReadCache {
   }
 
   rememberHistory(userId: number, rows: readonly unknown[], since: number) {
-    if (since !== this.seq || !this.live || rows.length > MAX_HISTORY_ROWS / 4) return;
+    if (!this.storable(since) || rows.length > MAX_HISTORY_ROWS / 4) return;
     this.dropHistory(userId);
     if (this.historyRows + rows.length > MAX_HISTORY_ROWS) this.clearHistories();
     this.histories.set(userId, { value: rows, at: performance.now() });
@@ -187,6 +186,11 @@ export class ReadCache {
     this.clear();
     caches.delete(this.database.db);
     await this.unlisten?.().catch(() => {});
+  }
+
+  /** A read that started at epoch `since` may store its result: nothing was forgotten since, and notifications flow. */
+  private storable(since: number) {
+    return since === this.seq && this.live;
   }
 
   private fresh<K, V>(map: Map<K, Entry<V>>, key: K): V | undefined {
@@ -222,8 +226,7 @@ export class ReadCache {
     if (this.closed) return;
     // not live any more: whatever was missed meanwhile is unknown
     if (this.heard !== 0 && !this.live) this.clear();
-    const n = ++this.sent;
-    this.database.notify(CACHE_CHANNEL, `h:${this.id}:${n}:${Math.round(performance.now())}`).catch((e) => {
+    this.database.notify(CACHE_CHANNEL, `h:${this.id}:${Math.round(performance.now())}`).catch((e) => {
       this.log?.debug?.('read cache heartbeat failed', { err: String(e) });
     });
   }
@@ -242,7 +245,7 @@ export class ReadCache {
     } else if (kind === 115 /* s */) {
       this.forgetSessions([payload.slice(2)]);
     } else if (kind === 104 /* h */) {
-      const [, id, , sentAt] = payload.split(':');
+      const [, id, sentAt] = payload.split(':');
       if (id !== this.id) return;
       // a heartbeat that took longer than STALE_MS to come back proves nothing about now
       const at = Number(sentAt);

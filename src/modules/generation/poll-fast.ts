@@ -11,6 +11,7 @@
 import type { RecordAccess } from '../../http/access-log';
 import { REQUEST_ID_HEADER, requestIdFrom } from '../../http/access-log';
 import { type CorsSettings, corsHeaders } from '../../http/cors';
+import { linkStepMemo } from '../../http/result-links';
 import type { Tokens } from '../../http/tokens';
 import { type CachedTask, cachedView, type CachedView, type GenerationDeps, TASK_ID, taskView } from './service';
 
@@ -33,7 +34,7 @@ export function pollFastPath(o: PollFastOptions): (req: Request) => Response | u
   // the body without `signed_url`, per cached row; with it, per row the last one built (the link is the same for a
   // session for a quarter of its TTL, see result-links.ts)
   const plain = new WeakMap<CachedTask, string>();
-  const signed = new WeakMap<CachedTask, { sessionId: string; exp: string; body: string }>();
+  const signed = linkStepMemo<CachedTask>();
   const corsOn = o.cors.corsOrigins !== null;
 
   const bodyOf = (hit: CachedView, sessionId: string): string => {
@@ -44,14 +45,10 @@ export function pollFastPath(o: PollFastOptions): (req: Request) => Response | u
       if (body === undefined) plain.set(hit.row, (body = envelope(hit.view)));
       return body;
     }
-    // the same session in the same expiry step gets the same link: no HMAC per poll
-    const exp = links.expiry();
-    const last = signed.get(hit.row);
-    if (last && last.exp === exp && last.sessionId === sessionId) return last.body;
-    const url = links.sign(resultUrl, sessionId);
-    const body = envelope(taskView(hit.row, () => url));
-    signed.set(hit.row, { sessionId, exp, body });
-    return body;
+    return signed(hit.row, sessionId, links.expiry(), () => {
+      const url = links.sign(resultUrl, sessionId);
+      return envelope(taskView(hit.row, () => url));
+    });
   };
 
   return (req) => {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Static } from 'elysia';
 import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import type { Clock } from '../../clock';
-import { type Db, isPglite, type Tx } from '../../db/client';
+import { type Db, type Tx } from '../../db/client';
 import { files, sessions, tasks } from '../../db/schema';
 import { type AuthUser, touchSession, userOf } from '../../http/auth';
 import { forgetTask, type ReadCache, readCacheOf } from '../../http/read-cache';
@@ -20,7 +20,7 @@ import { recordVerdict, subjectOf } from '../../moderation/audit';
 import type { Moderator, Verdict } from '../../moderation/types';
 import { checkTaskLimits, type FairUseSettings, lockUserTasks } from './fair-use';
 import { type IdempotencyScope, storeAnswer, storedAnswer } from '../../http/idempotency';
-import type { ResultLinks } from '../../http/result-links';
+import { linkStepMemo, type ResultLinks } from '../../http/result-links';
 
 export interface GenerationDeps {
   db: Db;
@@ -463,7 +463,7 @@ export function resultLocation(taskId: string, ext: string) {
  * finished: code 400.
  */
 export async function cancelTask(d: GenerationDeps, user: AuthUser, taskId: string) {
-  const row = /^task_[0-9a-f]{20}$/.test(taskId) ? await cancelQueued(d.db, taskId, user.id, d.clock.now()) : null;
+  const row = TASK_ID.test(taskId) ? await cancelQueued(d.db, taskId, user.id, d.clock.now()) : null;
   if (!row) throw badRequest('任务不存在或已结束');
   forgetTask(taskId, user.id); // this instance's next poll shows it at once (the others hear of it by NOTIFY)
   await notifyCancel(d.db, taskId).catch(() => {}); // a runner that misses it finds out at its next heartbeat
@@ -504,32 +504,9 @@ export async function history(
   user: AuthUser,
   page?: HistoryPage,
 ): Promise<Record<string, unknown>[] | { items: Record<string, unknown>[]; nextCursor: string | null }> {
-  const columns = {
-    id: tasks.id,
-    createdAt: tasks.createdAt,
-    type: tasks.type,
-    prompt: tasks.prompt,
-    parameters: tasks.parameters,
-    resultUrl: tasks.resultUrl,
-    status: tasks.status,
-    progress: tasks.progress,
-    queuePosition: tasks.queuePosition,
-    canceled: tasks.canceled,
-    reviewStatus: tasks.reviewStatus,
-    reviewMessage: tasks.reviewMessage,
-  };
-  const own = and(eq(tasks.userId, user.id), eq(tasks.hidden, false));
+  const own = ownVisible(user);
   const sign = signerFor(d, user.sessionId);
-  if (!page) {
-    // the whole list is what the desktop client reads: kept in the read cache until one of the user's tasks changes
-    const cache = readCacheOf(d.db);
-    const cached = cache?.history<HistoryRow>(user.id);
-    if (cached) return cached.map((r) => historyItem(r, sign));
-    const since = cache?.epoch() ?? 0;
-    const rows = await d.db.select(columns).from(tasks).where(own).orderBy(asc(tasks.createdAt), asc(tasks.id));
-    cache?.rememberHistory(user.id, rows, since);
-    return rows.map((r) => historyItem(r, sign));
-  }
+  if (!page) return (await wholeHistory(d, user)).map((r) => historyItem(r, sign));
   const limit = page.limit ?? HISTORY_PAGE_DEFAULT;
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > HISTORY_PAGE_MAX) {
     throw badRequest(`参数不合规：limit（应为 1–${HISTORY_PAGE_MAX} 的整数）`);
@@ -538,7 +515,7 @@ export async function history(
   // exact to the microsecond whatever wrote the row (PostgreSQL keeps µs, a JS Date only ms)
   const micros = sql<string>`(extract(epoch from ${tasks.createdAt}) * 1000000)::bigint::text`;
   const rows = await d.db
-    .select({ ...columns, micros })
+    .select({ ...historyColumns, micros })
     .from(tasks)
     .where(
       after
@@ -553,24 +530,50 @@ export async function history(
   return { items: items.map((r) => historyItem(r, sign)), nextCursor: more && last ? encodeCursor(String(last.micros), last.id) : null };
 }
 
-/** The last body built from a user's cached history rows, for one session and one link expiry step. */
-const historyBodies = new WeakMap<readonly HistoryRow[], { sessionId: string; exp: string; body: string }>();
+/** The columns of a history record. */
+const historyColumns = {
+  id: tasks.id,
+  createdAt: tasks.createdAt,
+  type: tasks.type,
+  prompt: tasks.prompt,
+  parameters: tasks.parameters,
+  resultUrl: tasks.resultUrl,
+  status: tasks.status,
+  progress: tasks.progress,
+  queuePosition: tasks.queuePosition,
+  canceled: tasks.canceled,
+  reviewStatus: tasks.reviewStatus,
+  reviewMessage: tasks.reviewMessage,
+};
+
+const ownVisible = (user: AuthUser) => and(eq(tasks.userId, user.id), eq(tasks.hidden, false));
 
 /**
- * The whole history (no page) as the response's JSON text. While the user's rows are in the read cache and the
- * session's links stay the same (one expiry step, see result-links.ts), the text is built once: a client that
- * reads a long history again and again costs a lookup, not 1,000 records serialised.
+ * All of the caller's visible records, oldest first. The whole list is what the desktop client reads: kept in the
+ * read cache until one of the user's tasks changes.
+ */
+async function wholeHistory(d: GenerationDeps, user: AuthUser): Promise<readonly HistoryRow[]> {
+  const cache = readCacheOf(d.db);
+  const cached = cache?.history<HistoryRow>(user.id);
+  if (cached) return cached;
+  const since = cache?.epoch() ?? 0;
+  const rows = await d.db.select(historyColumns).from(tasks).where(ownVisible(user)).orderBy(asc(tasks.createdAt), asc(tasks.id));
+  cache?.rememberHistory(user.id, rows, since);
+  return rows;
+}
+
+/** The body built last from a user's history rows, per session and link expiry step. */
+const historyBodies = linkStepMemo<readonly HistoryRow[]>();
+
+/**
+ * The whole history (no page) as the response's JSON text. While the user's rows stay in the read cache (the same
+ * array) and the session's links stay the same (one expiry step, see result-links.ts), the text is built once: a
+ * client that reads a long history again and again costs a lookup, not 1,000 records serialised.
  */
 export async function historyBody(d: GenerationDeps, user: AuthUser): Promise<string> {
-  const rows = readCacheOf(d.db)?.history<HistoryRow>(user.id);
-  if (!rows) return JSON.stringify(ok('成功', await history(d, user)));
-  const exp = d.links?.expiry() ?? '';
-  const last = historyBodies.get(rows);
-  if (last && last.sessionId === user.sessionId && last.exp === exp) return last.body;
+  const rows = await wholeHistory(d, user);
   const sign = signerFor(d, user.sessionId);
-  const body = JSON.stringify(ok('成功', rows.map((r) => historyItem(r, sign))));
-  historyBodies.set(rows, { sessionId: user.sessionId, exp, body });
-  return body;
+  return historyBodies(rows, user.sessionId, d.links?.expiry() ?? '', () => JSON.stringify(ok('成功', rows.map((r) => historyItem(r, sign)))));
 }
 
 interface HistoryRow {

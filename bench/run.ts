@@ -179,8 +179,8 @@ interface Row {
   limit?: LoadResult;
 }
 
-export const FLOOR = 'floor';
-export const LIMIT = 'runtime limit';
+const FLOOR = 'floor';
+const LIMIT = 'runtime limit';
 
 /** Every scenario on every server, interleaved: each round runs them all, in an order turned by one every round. */
 async function compare(servers: { name: string; target: Target }[]) {

@@ -19,6 +19,7 @@ import type { Logger } from './logger';
 import type { Mailer } from './mail/mailer';
 import { accountModule } from './modules/account';
 import { authModule } from './modules/auth';
+import { createPasswords } from './modules/auth/password';
 import { favoritesModule } from './modules/favorites';
 import { sessionsModule } from './modules/sessions';
 import { createDbProbe, type DbProbe } from './ops/watchdog';
@@ -67,6 +68,7 @@ export function createApp(deps: AppDeps) {
   const moderator = deps.moderator ?? createModerator(config.moderation, { log });
   const metrics = metricsFor(db);
   const links = createResultLinks(config.jwtSecret, config.browsers.signedUrlTtl, clock);
+  const passwords = createPasswords(config.passwordCost);
   // hot reads in memory, exact through the database's notifications (issue 15; READ_CACHE=off: every read asks it)
   if (config.readCache) readCacheFor(database, log);
   const app = new Elysia()
@@ -79,8 +81,8 @@ export function createApp(deps: AppDeps) {
     .use(opsRoutes(dbProbe))
     .use(favicon())
     .use(metricsRoute(metrics, config.observability.metricsToken))
-    .use(authModule({ db, tokens, mailer: countingMailer(mailer, metrics), clock, log, secret: config.jwtSecret, throttle: config.loginThrottle }, config))
-    .use(accountModule({ db, tokens, clock }))
+    .use(authModule({ db, tokens, mailer: countingMailer(mailer, metrics), clock, log, secret: config.jwtSecret, throttle: config.loginThrottle, passwords }, config))
+    .use(accountModule({ db, tokens, clock, passwords }))
     .use(sessionsModule({ db, tokens, clock }))
     .use(favoritesModule({ db, tokens, clock, batchMax: config.batchMax }))
     .use(uploadsModule({ db, tokens, storage, clock, maxBytes: config.uploadMaxBytes, maxPixels: config.uploadMaxPixels }))

@@ -90,6 +90,8 @@ export interface Config {
   browsers: BrowserSettings;
   /** login throttling: failures per account name / per client IP within the window, and the first lock */
   loginThrottle: { accountMax: number; ipMax: number; windowMs: number; lockMs: number };
+  /** argon2id cost of new password hashes */
+  passwordCost: { memoryKib: number; time: number };
   /** how often expired sessions and stale login counters are deleted, in ms */
   housekeepingMs: number;
   /** the event loop may stop answering this long (ms) before the watchdog ends the process; 0 = no watchdog */
@@ -363,6 +365,10 @@ export function loadConfig(env: Env = process.env): Config {
       ipMax: opt('LOGIN_IP_MAX_FAILURES', (n, r) => parseInteger(n, r, 1, 1_000_000), 50),
       windowMs: opt('LOGIN_WINDOW', parseDuration, 15 * 60) * 1000,
       lockMs: opt('LOGIN_LOCK', parseDuration, 30) * 1000,
+    },
+    passwordCost: {
+      memoryKib: opt('PASSWORD_HASH_MEMORY', (n, r) => parseInteger(n, r, 1024, 4_194_304), 65_536),
+      time: opt('PASSWORD_HASH_TIME', (n, r) => parseInteger(n, r, 1, 20), 2),
     },
     housekeepingMs: opt('HOUSEKEEPING_INTERVAL', parseDuration, 10 * 60) * 1000,
     watchdogMs: opt('WATCHDOG_TIMEOUT', (n, r) => parseInteger(n, r, 0, 86_400), 30) * 1000,

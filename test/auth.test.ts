@@ -1,5 +1,6 @@
 import { describe, expect, test, setDefaultTimeout } from 'bun:test';
 import { eq, sql } from 'drizzle-orm';
+import { loadConfig } from '../src/config';
 import { favorites, users } from '../src/db/schema';
 import { testEnv } from './support/env';
 import { call, newUser, PASSWORD, uniq } from './support/http';
@@ -9,6 +10,49 @@ setDefaultTimeout(60_000);
 
 const register = (body: unknown) => call('POST', '/api/v1/auth/register', { body });
 const login = (body: unknown) => call('POST', '/api/v1/auth/login', { body });
+
+describe('password hashing cost (PASSWORD_HASH_MEMORY, PASSWORD_HASH_TIME)', () => {
+  /** an app on the shared database whose argon2id cost is `memoryKib` / `time` */
+  async function appWithCost(memoryKib: number, time: number) {
+    const env = await testEnv();
+    const config = { ...env.config, passwordCost: { memoryKib, time } };
+    return (method: string, path: string, body: unknown) =>
+      Promise.resolve(env.makeApp({ config }).handle(new Request(`http://localhost${path}`, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }))).then(
+        (r) => r.json() as Promise<{ code: number; data: any }>,
+      );
+  }
+  const hashOf = async (account: string) => {
+    const [u] = await (await testEnv()).database.db.select({ h: users.passwordHash }).from(users).where(eq(users.account, account));
+    return u.h;
+  };
+
+  test('by default argon2id with m = 64 MiB, t = 2; out-of-range values stop the start', async () => {
+    expect(loadConfig({}).passwordCost).toEqual({ memoryKib: 65536, time: 2 });
+    const api = await appWithCost(65536, 2);
+    const account = uniq('cost');
+    expect((await api('POST', '/api/v1/auth/register', { account, email: `${account}@example.com`, password: PASSWORD })).code).toBe(200);
+    expect(await hashOf(account)).toMatch(/^\$argon2id\$v=19\$m=65536,t=2,p=1\$/);
+    expect(() => loadConfig({ PASSWORD_HASH_MEMORY: '512' })).toThrow(/PASSWORD_HASH_MEMORY/);
+    expect(() => loadConfig({ PASSWORD_HASH_TIME: '0' })).toThrow(/PASSWORD_HASH_TIME/);
+  });
+
+  test('a hash made at another cost still logs in, and the login re-makes it at the configured cost', async () => {
+    const account = uniq('rehash');
+    const before = await appWithCost(2048, 1);
+    expect((await before('POST', '/api/v1/auth/register', { account, email: `${account}@example.com`, password: PASSWORD })).code).toBe(200);
+    expect(await hashOf(account)).toMatch(/\$m=2048,t=1,p=1\$/);
+    const after = await appWithCost(4096, 2);
+    // a wrong password changes nothing
+    expect((await after('POST', '/api/v1/auth/login', { account, password: 'Wrong@1234' })).code).toBe(401);
+    expect(await hashOf(account)).toMatch(/\$m=2048,t=1,p=1\$/);
+    const ok = await after('POST', '/api/v1/auth/login', { account, password: PASSWORD });
+    expect(ok.code).toBe(200);
+    expect(await hashOf(account)).toMatch(/\$m=4096,t=2,p=1\$/);
+    // a hash carries its own parameters: the new one logs in on the first app too, which re-makes it at its cost
+    expect((await before('POST', '/api/v1/auth/login', { account, password: PASSWORD })).code).toBe(200);
+    expect(await hashOf(account)).toMatch(/\$m=2048,t=1,p=1\$/);
+  });
+});
 
 describe('POST /api/v1/auth/register', () => {
   test('creates the account and its favorites root in the same transaction', async () => {

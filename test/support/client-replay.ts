@@ -693,7 +693,7 @@ export async function replayBuild(build: Build, baseUrl: string, opts: ReplayOpt
   const o = {
     pollIntervalMs: opts.pollIntervalMs ?? 2000,
     timeoutMs: opts.timeoutMs ?? 3000,
-    busyTasks: opts.busyTasks ?? 3,
+    busyTasks: opts.busyTasks ?? 1,
     taskTimeoutMs: opts.taskTimeoutMs ?? 120_000,
     image: opts.image ?? join(import.meta.dir, '..', 'fixtures', 'sample.jpg'),
     onStep: opts.onStep,

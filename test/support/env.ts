@@ -127,6 +127,9 @@ export function testEnv(): Promise<TestEnv> {
       FFMPEG_PATH: ffmpegPath,
       // servers the tests spawn sign with the same key, so that their labels verify here too
       AIGC_LABEL_KEY: TEST_LABEL_KEY,
+      // argon2id at a test cost (about 5 ms instead of 170); test/password.test.ts checks the default cost
+      PASSWORD_HASH_MEMORY: '1024',
+      PASSWORD_HASH_TIME: '1',
     });
     const database = await openTestDatabase();
     await migrate(database.db, migrations);
@@ -155,7 +158,8 @@ export function testEnv(): Promise<TestEnv> {
         leaseMs: 5000,
         maxAttempts: 3,
         taskTimeoutMs: 120_000,
-        pollMs: 200,
+        // the app and NOTIFY wake the runner when a task is queued; the poll is the fallback (TASK_POLL, 5 s by default)
+        pollMs: 5000,
         resultLocation,
         labeller,
         moderator,

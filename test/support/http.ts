@@ -1,6 +1,6 @@
 import type { App } from '../../src/app';
 import { favorites, users } from '../../src/db/schema';
-import { hashPassword } from '../../src/modules/auth/service';
+import { createPasswords } from '../../src/modules/auth/password';
 import { startSession } from '../../src/modules/sessions/service';
 import { testEnv } from './env';
 
@@ -74,7 +74,7 @@ export async function newUser(prefix = 'u'): Promise<TestUser> {
   const env = await testEnv();
   const account = uniq(prefix);
   const email = `${account}@example.com`;
-  passwordHash ??= hashPassword(PASSWORD);
+  passwordHash ??= createPasswords(env.config.passwordCost).hash(PASSWORD);
   const db = env.database.db;
   const user = await db.transaction(async (tx) => {
     const [row] = await tx.insert(users).values({ account, email, passwordHash: await passwordHash!, createdAt: env.clock.now() }).returning({ id: users.id });

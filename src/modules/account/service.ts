@@ -5,7 +5,8 @@ import { passwordResets, users } from '../../db/schema';
 import type { AuthUser } from '../../http/auth';
 import { AppError } from '../../http/envelope';
 import type { Tokens } from '../../http/tokens';
-import { hashPassword, lower } from '../auth/service';
+import { lower } from '../auth/service';
+import type { Passwords } from '../auth/password';
 import { endSessions, renewSession } from '../sessions/service';
 import type { Clock } from '../../clock';
 
@@ -13,6 +14,7 @@ export interface AccountDeps {
   db: Db;
   tokens: Tokens;
   clock: Clock;
+  passwords: Passwords;
 }
 
 /**
@@ -21,8 +23,8 @@ export interface AccountDeps {
  */
 export async function changePassword(d: AccountDeps, user: AuthUser, oldPassword: string, newPassword: string) {
   const [row] = await d.db.select({ hash: users.passwordHash }).from(users).where(eq(users.id, user.id));
-  if (!row || !(await Bun.password.verify(oldPassword, row.hash))) throw new AppError(401, '旧密码不正确');
-  const passwordHash = await hashPassword(newPassword);
+  if (!row || !(await d.passwords.verify(oldPassword, row.hash))) throw new AppError(401, '旧密码不正确');
+  const passwordHash = await d.passwords.hash(newPassword);
   return d.db.transaction(async (tx) => {
     const updated = await tx.update(users).set({ passwordHash }).where(eq(users.id, user.id)).returning({ id: users.id });
     if (updated.length !== 1) throw new Error('password change was not stored');

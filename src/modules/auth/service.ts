@@ -12,6 +12,7 @@ import type { Static } from 'elysia';
 import type { LoginBody, RegisterBody } from './model';
 import { endSessions, type Origin, startSession } from '../sessions/service';
 import { admitLogin, type LoginThrottleConfig, loginSucceeded, throttleKeys } from './throttle';
+import type { Passwords } from './password';
 
 export interface AuthDeps {
   db: Db;
@@ -22,16 +23,14 @@ export interface AuthDeps {
   /** key for hashing reset codes (the JWT secret) */
   secret: string;
   throttle: LoginThrottleConfig;
+  /** argon2id at the configured cost (PASSWORD_HASH_MEMORY / PASSWORD_HASH_TIME) */
+  passwords: Passwords;
 }
 
 export const RESET_CODE_TTL_MS = 10 * 60 * 1000;
 export const RESET_MAX_ATTEMPTS = 5;
 export const RESET_MAIL_INTERVAL_MS = 60 * 1000;
 
-export const hashPassword = (password: string) => Bun.password.hash(password, { algorithm: 'argon2id' });
-
-// Verified against when the account does not exist, so that timing does not reveal which accounts exist.
-let dummyHash: Promise<string> | undefined;
 
 export const lower = (col: typeof users.account | typeof users.email) => sql`lower(${col})`;
 
@@ -44,7 +43,7 @@ export async function register(d: AuthDeps, input: Static<typeof RegisterBody>) 
   const dupEmail = () => new AppError(402, '邮箱已被注册');
   if (clash.some((u) => u.account.toLowerCase() === input.account.toLowerCase())) throw dupAccount();
   if (clash.length) throw dupEmail();
-  const passwordHash = await hashPassword(input.password);
+  const passwordHash = await d.passwords.hash(input.password);
   const createdAt = d.clock.now();
   try {
     return await d.db.transaction(async (tx) => {
@@ -76,11 +75,20 @@ export async function login(d: AuthDeps, input: Static<typeof LoginBody>, origin
     .from(users)
     .where(key.includes('@') ? sql`${lower(users.email)} = ${key}` : sql`${lower(users.account)} = ${key}`);
   if (!user) {
-    dummyHash ??= hashPassword('not-a-real-password-0');
-    await Bun.password.verify(input.password, await dummyHash);
+    // as costly as a real verification, so that timing does not reveal which accounts exist
+    await d.passwords.verifyDummy(input.password);
     throw new AppError(401, '账号或密码错误');
   }
-  if (!(await Bun.password.verify(input.password, user.passwordHash))) throw new AppError(401, '账号或密码错误');
+  if (!(await d.passwords.verify(input.password, user.passwordHash))) throw new AppError(401, '账号或密码错误');
+  // a hash made at another cost (PASSWORD_HASH_MEMORY / _TIME changed) is re-made at the configured one; best effort
+  if (d.passwords.outdated(user.passwordHash)) {
+    const rehashed = await d.passwords.hash(input.password);
+    await d.db
+      .update(users)
+      .set({ passwordHash: rehashed })
+      .where(and(eq(users.id, user.id), eq(users.passwordHash, user.passwordHash)))
+      .catch((e) => d.log.warn(`user ${user.id}: re-hashing the password failed: ${(e as Error).message}`));
+  }
   await loginSucceeded(d.db, keys);
   const { token, expiresAt } = await startSession(d, d.db, user.id, origin);
   return { user, token, expiresAt };
@@ -160,7 +168,7 @@ export async function resetPassword(d: AuthDeps, input: { email: string; code: s
   const given = Buffer.from(hashCode(d.secret, user.id, input.code), 'hex');
   const expected = Buffer.from(pending.codeHash, 'hex');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw bad();
-  const passwordHash = await hashPassword(input.newPassword);
+  const passwordHash = await d.passwords.hash(input.newPassword);
   await d.db.transaction(async (tx) => {
     const used = await tx
       .delete(passwordResets)

@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { eq } from 'drizzle-orm';
 import { ConfigError, loadConfig } from '../src/config';
 import { tasks } from '../src/db/schema';
-import { encodePng } from '../src/engine/local';
 import { MSG_UNAVAILABLE } from '../src/generation/runner';
 import type { Logger } from '../src/logger';
 import { probeImageSize } from '../src/media';
@@ -27,7 +26,8 @@ import { type FakeOpenAI, startFakeOpenAI } from './fakes/openai';
 import { TEST_LABEL_KEY, testEnv, type TestEnv } from './support/env';
 import { ffmpegPath } from './support/ffprobe';
 import { expectLabelledCopy } from './support/labels';
-import { call, newUser, type TestUser } from './support/http';
+import { call, newUser, type TestUser, uploadPng } from './support/http';
+import { gradientPng } from './support/images';
 import { createTask, download, waitTask } from './support/tasks';
 
 setDefaultTimeout(60_000);
@@ -76,24 +76,8 @@ const sentWith = (prompt: string, method = 'POST') =>
   fake.requests.filter((r) => r.method === method && typeof r.fields.prompt === 'string' && r.fields.prompt.startsWith(prompt));
 const videoOf = (prompt: string) => [...fake.videos.values()].find((v) => v.prompt.startsWith(prompt));
 
-async function gradientPng(width: number, height: number): Promise<Uint8Array> {
-  const data = new Uint8Array(width * height * 4);
-  for (let y = 0; y < height; y++)
-    for (let x = 0; x < width; x++) {
-      const i = (y * width + x) * 4;
-      data[i] = (x * 255) / width;
-      data[i + 1] = (y * 255) / height;
-      data[i + 2] = 128;
-      data[i + 3] = 255;
-    }
-  return encodePng({ width, height, data });
-}
 
-async function upload(u: TestUser, bytes: Uint8Array): Promise<string> {
-  const res = await call('POST', '/api/v1/upload', { token: u.token, body: bytes, headers: { 'content-type': 'image/png' } });
-  expect(res.body.code).toBe(200);
-  return res.body.data.file_id;
-}
+const upload = async (u: TestUser, bytes: Uint8Array) => (await uploadPng(u, bytes)).file_id;
 
 /** The task's error never carries the provider's words, URLs or hosts. */
 function expectNoLeak(error: string) {

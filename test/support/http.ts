@@ -1,3 +1,4 @@
+import { expect } from 'bun:test';
 import type { App } from '../../src/app';
 import { favorites, users } from '../../src/db/schema';
 import { createPasswords } from '../../src/modules/auth/password';
@@ -83,4 +84,11 @@ export async function newUser(prefix = 'u'): Promise<TestUser> {
   });
   const { token } = await startSession({ db, tokens: env.tokens, clock: env.clock }, db, user.id, { userAgent: null, ip: null });
   return { account, email, password: PASSWORD, token };
+}
+
+/** Uploads a PNG as `u` (POST /api/v1/upload, raw body) and expects code 200; returns the upload's data. */
+export async function uploadPng(u: TestUser, bytes: Uint8Array): Promise<{ file_id: string; file_url: string }> {
+  const res = await call('POST', '/api/v1/upload', { token: u.token, body: bytes, headers: { 'content-type': 'image/png' } });
+  expect(res.body.code).toBe(200);
+  return res.body.data;
 }

@@ -217,14 +217,12 @@ test('createApp composes without a listening server', async () => {
 
 describe('embedded PGlite seed', () => {
   test('a fresh data dir loads the pre-initialised seed, fully migrated; an existing one is reopened as is', async () => {
-    const { makePgSeed } = await import('../scripts/make-pgseed');
     const { openDatabase } = await import('../src/db/client');
     const { sql } = await import('drizzle-orm');
     const dir = mkdtempSync(join(tmpdir(), 'aigc-seed-'));
-    await makePgSeed(join(dir, 'seed.tgz'));
-    const seed = Bun.file(join(dir, 'seed.tgz'));
-    // the suite's own seed (test/support/preload.ts) is made the same way
+    // the suite's seed: test/support/preload.ts makes it with scripts/make-pgseed.ts, as the build does for the binary
     expect(process.env.PGLITE_SEED && (await Bun.file(process.env.PGLITE_SEED).exists())).toBe(true);
+    const seed = Bun.file(process.env.PGLITE_SEED!);
     const first = await openDatabase({ kind: 'pglite', dataDir: join(dir, 'pg'), seed });
     expect(await migrate(first.db, migrations)).toEqual([]); // nothing left to apply
     // sized for one process, not PostgreSQL's server defaults (keeps idle RSS low)
@@ -247,7 +245,7 @@ describe('embedded PGlite seed', () => {
     evil.set(new TextEncoder().encode('00000000000\0'), 124);
     evil[156] = 48;
     await expect(unpackDataDir(new Blob([Bun.gzipSync(evil)]), join(dir, 'evil'))).rejects.toThrow('unsafe path');
-    expect(readdirSync(dir).sort()).toEqual(['pg', 'seed.tgz']);
+    expect(readdirSync(dir).sort()).toEqual(['pg']);
   }, 120_000);
 });
 

@@ -353,7 +353,8 @@ describe('disk full', () => {
 describe('a hung call does not hang the process silently', () => {
   test('/readyz is HTTP 503 (数据库无响应) while a database call is stuck, and logged; ready again after', async () => {
     const env = await testEnv();
-    const database = await openDatabase({ kind: 'pglite' });
+    // its own embedded database (from the suite's seed, test/support/preload.ts: no initdb)
+    const database = await openDatabase({ kind: 'pglite', seed: process.env.PGLITE_SEED ? Bun.file(process.env.PGLITE_SEED) : null });
     await migrate(database.db, migrations);
     const lines: string[] = [];
     const log = { ...silentLogger, error: (m: string) => lines.push(m), warn: (m: string) => lines.push(m) };

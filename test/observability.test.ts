@@ -289,6 +289,8 @@ describe('/metrics', () => {
     expect(sample(text, 'http_request_duration_seconds_bucket', { route: '/healthz', status: '200', le: '+Inf' })).toBeGreaterThanOrEqual(1);
     expect(text).not.toContain('some-task');
     expect(text).toContain('process_cpu_user_seconds_total');
+    // the event-loop lag is measured (sampled every 100 ms, src/ops/metrics.ts)
+    expect(text).toMatch(/^nodejs_eventloop_lag_p99_seconds \d/m);
     const env = await testEnv();
     expect(sample(text, 'aigc_db_pool_max_connections', { driver: env.database.kind })).toBeGreaterThanOrEqual(1);
     expect(text).toMatch(/^aigc_workers_busy \d+$/m);

@@ -90,7 +90,7 @@ export interface Config {
   browsers: BrowserSettings;
   /** login throttling: failures per account name / per client IP within the window, and the first lock */
   loginThrottle: { accountMax: number; ipMax: number; windowMs: number; lockMs: number };
-  /** argon2id cost of new password hashes */
+  /** argon2id cost of new password hashes (default Bun's: m = 64 MiB, t = 2) */
   passwordCost: { memoryKib: number; time: number };
   /** how often expired sessions and stale login counters are deleted, in ms */
   housekeepingMs: number;

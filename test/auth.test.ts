@@ -15,9 +15,9 @@ describe('password hashing cost (PASSWORD_HASH_MEMORY, PASSWORD_HASH_TIME)', () 
   /** an app on the shared database whose argon2id cost is `memoryKib` / `time` */
   async function appWithCost(memoryKib: number, time: number) {
     const env = await testEnv();
-    const config = { ...env.config, passwordCost: { memoryKib, time } };
+    const app = env.makeApp({ config: { ...env.config, passwordCost: { memoryKib, time } } });
     return (method: string, path: string, body: unknown) =>
-      Promise.resolve(env.makeApp({ config }).handle(new Request(`http://localhost${path}`, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }))).then(
+      Promise.resolve(app.handle(new Request(`http://localhost${path}`, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }))).then(
         (r) => r.json() as Promise<{ code: number; data: any }>,
       );
   }

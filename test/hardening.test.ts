@@ -13,7 +13,7 @@ import { MAX_JSON_DEPTH } from '../src/http/guard';
 import { createDbProbe } from '../src/ops/watchdog';
 import { silentLogger } from '../src/logger';
 import { createLocalStorage } from '../src/storage/local';
-import { testEnv } from './support/env';
+import { pgliteSeed, testEnv } from './support/env';
 import { call, newUser, PASSWORD, uniq } from './support/http';
 import { waitTask } from './support/tasks';
 
@@ -353,8 +353,8 @@ describe('disk full', () => {
 describe('a hung call does not hang the process silently', () => {
   test('/readyz is HTTP 503 (数据库无响应) while a database call is stuck, and logged; ready again after', async () => {
     const env = await testEnv();
-    // its own embedded database (from the suite's seed, test/support/preload.ts: no initdb)
-    const database = await openDatabase({ kind: 'pglite', seed: process.env.PGLITE_SEED ? Bun.file(process.env.PGLITE_SEED) : null });
+    // its own embedded database, from the suite's seed
+    const database = await openDatabase({ kind: 'pglite', seed: pgliteSeed() });
     await migrate(database.db, migrations);
     const lines: string[] = [];
     const log = { ...silentLogger, error: (m: string) => lines.push(m), warn: (m: string) => lines.push(m) };

@@ -98,10 +98,13 @@ export async function startSmtp(mails: ReceivedMail[]): Promise<{ server: SMTPSe
   return { server, port };
 }
 
+/** The migrated PGlite seed of test/support/preload.ts (null when the preload did not run): no initdb. */
+export const pgliteSeed = () => (process.env.PGLITE_SEED ? Bun.file(process.env.PGLITE_SEED) : null);
+
 async function openTestDatabase(): Promise<Database> {
   const url = process.env.TEST_DATABASE_URL;
   // in memory, from the migrated seed of test/support/preload.ts: initdb costs seconds of CPU per test process
-  if (!url) return openDatabase({ kind: 'pglite', seed: process.env.PGLITE_SEED ? Bun.file(process.env.PGLITE_SEED) : null });
+  if (!url) return openDatabase({ kind: 'pglite', seed: pgliteSeed() });
   const database = await openDatabase({ kind: 'postgres', url, max: 10 });
   await database.db.execute(sql.raw('drop schema if exists drizzle cascade'));
   await database.db.execute(sql.raw('drop schema if exists public cascade'));
@@ -127,7 +130,7 @@ export function testEnv(): Promise<TestEnv> {
       FFMPEG_PATH: ffmpegPath,
       // servers the tests spawn sign with the same key, so that their labels verify here too
       AIGC_LABEL_KEY: TEST_LABEL_KEY,
-      // argon2id at a test cost (about 5 ms instead of 170); test/password.test.ts checks the default cost
+      // argon2id at a test cost (about 5 ms instead of 170); test/auth.test.ts checks the default cost
       PASSWORD_HASH_MEMORY: '1024',
       PASSWORD_HASH_TIME: '1',
     });

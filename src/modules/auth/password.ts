@@ -8,9 +8,6 @@ export interface PasswordCost {
   time: number;
 }
 
-/** Bun's argon2id defaults (m = 64 MiB, t = 2), the cost unless configured. */
-export const DEFAULT_PASSWORD_COST: PasswordCost = { memoryKib: 65_536, time: 2 };
-
 export interface Passwords {
   hash(password: string): Promise<string>;
   verify(password: string, hash: string): Promise<boolean>;
@@ -20,7 +17,7 @@ export interface Passwords {
   outdated(hash: string): boolean;
 }
 
-export function createPasswords(cost: PasswordCost = DEFAULT_PASSWORD_COST): Passwords {
+export function createPasswords(cost: PasswordCost): Passwords {
   const options = { algorithm: 'argon2id' as const, memoryCost: cost.memoryKib, timeCost: cost.time };
   const params = `m=${cost.memoryKib},t=${cost.time},`;
   let dummy: Promise<string> | undefined;

@@ -31,7 +31,6 @@ export const RESET_CODE_TTL_MS = 10 * 60 * 1000;
 export const RESET_MAX_ATTEMPTS = 5;
 export const RESET_MAIL_INTERVAL_MS = 60 * 1000;
 
-
 export const lower = (col: typeof users.account | typeof users.email) => sql`lower(${col})`;
 
 export async function register(d: AuthDeps, input: Static<typeof RegisterBody>) {

@@ -2,50 +2,33 @@
 // data (DATA_DIR with the embedded PGlite, or TEST_DATABASE_URL's PostgreSQL). What was answered must have been kept,
 // what was in flight must be all there or not there at all, and no task may stay `processing` for ever.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encode as encodePng } from 'fast-png';
 import { testEnv, type TestEnv } from './support/env';
 import { PASSWORD, uniq } from './support/http';
+import { type ServerProcess, spawnServer } from './support/server-process';
 
 setDefaultTimeout(120_000);
 
 const DATABASE_URL = process.env.TEST_DATABASE_URL ?? '';
 const dataDir = mkdtempSync(join(tmpdir(), 'aigc-chaos-'));
 const JWT_SECRET = 'chaos-secret-0123456789-0123456789-abcdef';
-/** the first start from source runs PGlite's initdb */
+/** a start can take seconds on a busy 2-core machine */
 const START_TIMEOUT_MS = 60_000;
 const REQUEST_TIMEOUT_MS = 15_000;
 
 // ---------------------------------------------------------------------------------------------------------------
 // The server process
 
-interface Server {
-  proc: ReturnType<typeof Bun.spawn>;
-  base: string;
-  log: string;
-}
-
 let starts = 0;
-let current: Server | null = null;
+let current: ServerProcess | null = null;
 
-function freePort(): number {
-  const probe = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() });
-  const port = probe.port!;
-  probe.stop(true);
-  return port;
-}
-
-async function startServer(): Promise<Server> {
-  const port = freePort();
-  const log = join(dataDir, `server-${++starts}.log`);
-  const proc = Bun.spawn([process.execPath, 'src/index.ts'], {
-    cwd: join(import.meta.dir, '..'),
+async function startServer(): Promise<ServerProcess> {
+  const server = await spawnServer({
     env: {
       ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
       DATA_DIR: dataDir,
       JWT_SECRET,
       WORKERS: '2',
@@ -55,38 +38,19 @@ async function startServer(): Promise<Server> {
       // empty ⇒ the embedded PGlite in DATA_DIR/pg
       DATABASE_URL,
     },
-    stdout: Bun.file(log),
-    stderr: Bun.file(`${log}.err`),
+    logFile: join(dataDir, `server-${++starts}.log`),
+    timeoutMs: START_TIMEOUT_MS,
   });
-  const server = { proc, base: `http://127.0.0.1:${port}`, log };
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  while (!(await fetch(`${server.base}/healthz`).then((r) => r.ok, () => false))) {
-    if (proc.exitCode !== null || Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      throw new Error(`server did not start (exit ${proc.exitCode}):\n${logsOf(server)}`);
-    }
-    await Bun.sleep(100);
-  }
   current = server;
   return server;
 }
 
-async function kill9(server: Server): Promise<void> {
-  server.proc.kill('SIGKILL');
-  expect(await server.proc.exited).not.toBe(0);
+async function kill9(server: ServerProcess): Promise<void> {
+  expect(await server.kill9()).not.toBe(0);
   if (current === server) current = null;
 }
 
-function logsOf(server: Server): string {
-  const read = (f: string) => {
-    try {
-      return readFileSync(f, 'utf8');
-    } catch {
-      return '';
-    }
-  };
-  return (read(server.log) + read(`${server.log}.err`)).split('\n').slice(-40).join('\n');
-}
+const logsOf = (server: ServerProcess) => server.output().split('\n').slice(-40).join('\n');
 
 // ---------------------------------------------------------------------------------------------------------------
 // HTTP
@@ -96,7 +60,7 @@ interface Answer {
   body: any;
 }
 
-async function api(server: Server, method: string, path: string, opts: { token?: string; body?: unknown; bytes?: Uint8Array; type?: string } = {}): Promise<Answer> {
+async function api(server: ServerProcess, method: string, path: string, opts: { token?: string; body?: unknown; bytes?: Uint8Array; type?: string } = {}): Promise<Answer> {
   const headers: Record<string, string> = {};
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   let body: RequestInit['body'];
@@ -112,7 +76,7 @@ async function api(server: Server, method: string, path: string, opts: { token?:
   return { status: res.status, body: type.includes('json') ? await res.json() : new Uint8Array(await res.arrayBuffer()) };
 }
 
-async function newUser(server: Server, prefix: string): Promise<string> {
+async function newUser(server: ServerProcess, prefix: string): Promise<string> {
   const account = uniq(prefix);
   const reg = await api(server, 'POST', '/api/v1/auth/register', { body: { account, email: `${account}@example.com`, password: PASSWORD } });
   expect(reg.body.code).toBe(200);
@@ -276,8 +240,7 @@ describe('kill -9 and restart', () => {
       if (outcome[k] === 200) expect(perBatch[k], `answered batch ${k} is kept`).toBe(ITEMS);
     }
     console.log(`chaos: batches answered ${outcome.filter((o) => o === 200).length}, cut ${outcome.filter((o) => o === 'cut').length}, kept after restart ${perBatch.filter((n) => n === ITEMS).length} of ${BATCHES}`);
-    c.proc.kill('SIGTERM');
-    expect(await c.proc.exited).toBe(0);
+    expect(await c.stop()).toBe(0);
     current = null;
     passed++;
   });

@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import { migrations } from '../src/db/migrations.gen';
 import pkg from '../package.json';
 import { pgAdminUrl, postgresReachable, scratchDatabase } from './support/pg';
+import { ROOT, runCli, type ServerProcess, spawnServer } from './support/server-process';
 
 // the first embedded start from source runs initdb (no embedded seed): seconds on 2 busy cores
 setDefaultTimeout(120_000);
 
-const ROOT = join(import.meta.dir, '..');
 const tmp = mkdtempSync(join(tmpdir(), 'aigc-cli-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
@@ -22,47 +22,10 @@ function envFor(dataDir: string, extra: Record<string, string> = {}): Record<str
   return env;
 }
 
-async function cli(args: string[], env: Record<string, string>) {
-  const proc = Bun.spawn([process.execPath, 'src/index.ts', ...args], { cwd: ROOT, env, stdout: 'pipe', stderr: 'pipe' });
-  const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
-  return { code, out, err };
-}
-
-function freePort(): number {
-  const probe = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() });
-  const port = probe.port!;
-  probe.stop(true);
-  return port;
-}
-
-interface Served {
-  proc: ReturnType<typeof Bun.spawn>;
-  base: string;
-}
-
-async function serve(dataDir: string): Promise<Served> {
-  const port = freePort();
-  const proc = Bun.spawn([process.execPath, 'src/index.ts'], {
-    cwd: ROOT,
-    env: envFor(dataDir, { PORT: String(port), HOST: '127.0.0.1' }),
-    stdout: 'pipe',
-    stderr: 'pipe',
-  });
-  const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  while (!(await fetch(`${base}/healthz`).then((r) => r.ok, () => false))) {
-    if (proc.exitCode !== null || Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      throw new Error(`server did not start (exit ${proc.exitCode}): ${await new Response(proc.stderr).text()}`);
-    }
-    await Bun.sleep(50);
-  }
-  return { proc, base };
-}
-
-async function stop(s: Served) {
-  s.proc.kill('SIGTERM');
-  expect(await s.proc.exited).toBe(0);
+const cli = runCli;
+const serve = (dataDir: string): Promise<ServerProcess> => spawnServer({ env: envFor(dataDir) });
+async function stop(s: ServerProcess) {
+  expect(await s.stop()).toBe(0);
 }
 
 async function api(base: string, method: string, path: string, opts: { token?: string; json?: unknown; body?: Uint8Array; type?: string } = {}) {
@@ -198,7 +161,7 @@ describe('embedded database: migrate, backup while serving, restore', () => {
       const busy = await cli(['restore', backup, '--force'], envFor(a));
       expect(busy.code).toBe(1);
       expect(busy.err).toContain(`a server (pid ${s.proc.pid}) is using DATA_DIR=${a}`);
-      const second = await cli([], envFor(a, { PORT: String(freePort()), HOST: '127.0.0.1' }));
+      const second = await cli([], envFor(a, { PORT: '0', HOST: '127.0.0.1' }));
       expect(second.code).toBe(1);
       expect(second.err).toContain('is using DATA_DIR');
 
@@ -266,9 +229,7 @@ describe('embedded database: migrate, backup while serving, restore', () => {
   });
 
   test('a socket left behind by a killed server blocks neither a restore check nor the next start', async () => {
-    const killed = await serve(b);
-    killed.proc.kill('SIGKILL');
-    await killed.proc.exited;
+    await (await serve(b)).kill9();
     expect(statSync(join(b, 'admin.sock')).isSocket()).toBe(true);
     const r = await cli(['restore', backup], envFor(b));
     expect(r.code).toBe(1);

@@ -10,7 +10,7 @@ import { renderMigrationsModule } from '../scripts/embed-migrations';
 import { silentLogger } from '../src/logger';
 import { testEnv } from './support/env';
 import { call } from './support/http';
-import { until } from './support/tasks';
+import { spawnServer } from './support/server-process';
 
 // real hashing, SMTP and generation on 2 cores; Bun 1.4 ignores bunfig's [test] timeout, so it is set per file
 setDefaultTimeout(60_000);
@@ -251,15 +251,9 @@ describe('embedded PGlite seed', () => {
 
 test('SIGTERM: stops accepting, finishes the in-flight request, closes the database, exits 0', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'aigc-stop-'));
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const proc = Bun.spawn([process.execPath, 'src/index.ts'], {
-    env: { ...process.env, DATA_DIR: dir, PORT: String(port), HOST: '127.0.0.1', WORKERS: '1' },
-    stdout: 'pipe',
-    stderr: 'pipe',
-  });
-  const base = `http://127.0.0.1:${port}`;
   // a busy CI machine can take well over 15 s to start a second PGlite: wait up to 60 s, and say so if it never came up
-  await until('the server to answer /healthz', () => fetch(`${base}/healthz`).then((r) => r.ok, () => false), 60_000);
+  const server = await spawnServer({ env: { ...process.env, DATA_DIR: dir, WORKERS: '1' } });
+  const base = server.base;
   // a login is slow on purpose (argon2id), so it is still running when the signal arrives
   const inflight = fetch(`${base}/api/v1/auth/login`, {
     method: 'POST',
@@ -267,10 +261,10 @@ test('SIGTERM: stops accepting, finishes the in-flight request, closes the datab
     body: JSON.stringify({ account: 'nobody_here', password: 'User@1234' }),
   }).then((r) => r.json());
   await Bun.sleep(5);
-  proc.kill('SIGTERM');
+  const stopped = server.stop();
   expect(await inflight).toMatchObject({ code: 401 });
-  expect(await proc.exited).toBe(0);
-  const out = await new Response(proc.stdout).text();
+  expect(await stopped).toBe(0);
+  const out = server.output();
   expect(out).toContain('stopping');
   expect(out).toContain('stopped');
   expect(await fetch(`${base}/healthz`).then(() => 'answered', () => 'refused')).toBe('refused');

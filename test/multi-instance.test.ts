@@ -9,7 +9,7 @@
 // reachable PostgreSQL the file is skipped, except in CI (CI=true), where that is a failure.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
@@ -19,10 +19,10 @@ import { encodePng } from '../src/engine/local';
 import { resetCodeIn } from './support/mail';
 import { pgAdminUrl, postgresReachable } from './support/pg';
 import { type ReceivedMail, startSmtp } from './support/env';
+import { type ServerProcess, spawnServer } from './support/server-process';
 
 setDefaultTimeout(60_000);
 
-const ROOT = join(import.meta.dir, '..');
 const JWT_SECRET = 'multi-instance-secret-0123456789-abcdefgh';
 const BUCKET = 'aigc-multi';
 const PASSWORD = 'User@1234';
@@ -48,13 +48,10 @@ if (!reachable) {
 // ---------------------------------------------------------------------------------------------------------------
 // The instances
 
-interface Instance {
+interface Instance extends ServerProcess {
   name: string;
   role: 'api' | 'worker';
-  proc: ReturnType<typeof Bun.spawn>;
-  base: string;
   dataDir: string;
-  log: string;
 }
 
 const work = mkdtempSync(join(tmpdir(), 'aigc-multi-'));
@@ -64,22 +61,13 @@ const instances: Instance[] = [];
 let s3port = 0;
 let smtpPort = 0;
 
-function freePort(): number {
-  const probe = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() });
-  const port = probe.port!;
-  probe.stop(true);
-  return port;
-}
-
 /** Everything an instance is configured with: nothing inherited but PATH, HOME and TMPDIR. */
-function instanceEnv(role: Instance['role'], port: number, dataDir: string): Record<string, string> {
+function instanceEnv(role: Instance['role'], dataDir: string): Record<string, string> {
   return {
     PATH: process.env.PATH ?? '',
     HOME: process.env.HOME ?? work,
     TMPDIR: process.env.TMPDIR ?? tmpdir(),
     ROLE: role,
-    PORT: String(port),
-    HOST: '127.0.0.1',
     DATA_DIR: dataDir,
     DATABASE_URL,
     JWT_SECRET,
@@ -98,43 +86,23 @@ function instanceEnv(role: Instance['role'], port: number, dataDir: string): Rec
   };
 }
 
-function logsOf(inst: Instance): string {
-  const read = (f: string) => (existsSync(f) ? readFileSync(f, 'utf8') : '');
-  return `--- ${inst.name} (${inst.role})\n${(read(inst.log) + read(`${inst.log}.err`)).split('\n').slice(-30).join('\n')}`;
-}
+const logsOf = (inst: Instance) => `--- ${inst.name} (${inst.role})\n${inst.output().split('\n').slice(-30).join('\n')}`;
 
 let starts = 0;
 async function start(name: string, role: Instance['role'], dataDir = mkdtempSync(join(work, `${name}-data-`))): Promise<Instance> {
-  const port = freePort();
-  const log = join(logsDir, `${name}-${++starts}.log`);
-  const proc = Bun.spawn([process.execPath, 'src/index.ts'], {
-    cwd: ROOT,
-    env: instanceEnv(role, port, dataDir),
-    stdout: Bun.file(log),
-    stderr: Bun.file(`${log}.err`),
+  const server = await spawnServer({
+    env: instanceEnv(role, dataDir),
+    logFile: join(logsDir, `${name}-${++starts}.log`),
+    ready: '/readyz',
+    timeoutMs: START_TIMEOUT_MS,
   });
-  const inst: Instance = { name, role, proc, base: `http://127.0.0.1:${port}`, dataDir, log };
+  const inst: Instance = { ...server, name, role, dataDir };
   instances.push(inst);
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  for (;;) {
-    const ready = await fetch(`${inst.base}/readyz`).then((r) => r.status === 200, () => false);
-    if (ready) return inst;
-    if (proc.exitCode !== null || Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      throw new Error(`${name} did not start (exit ${proc.exitCode}):\n${logsOf(inst)}`);
-    }
-    await Bun.sleep(50);
-  }
+  return inst;
 }
 
 /** SIGTERM, as an orchestrator stops a container: the instance drains and exits 0. */
-async function stop(inst: Instance): Promise<number> {
-  inst.proc.kill('SIGTERM');
-  const timer = setTimeout(() => inst.proc.kill('SIGKILL'), 30_000);
-  const code = await inst.proc.exited;
-  clearTimeout(timer);
-  return code;
-}
+const stop = (inst: Instance): Promise<number> => inst.stop();
 
 // ---------------------------------------------------------------------------------------------------------------
 // HTTP

@@ -6,7 +6,7 @@
 // test/support/pg.ts); changes that no API makes (progress, completion) are made with SQL, as a worker elsewhere
 // would make them, so that they can only reach the instances through the database's notifications.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
@@ -14,11 +14,11 @@ import { createLogger } from '../src/logger';
 import { call, newUser } from './support/http';
 import { testEnv } from './support/env';
 import { pgAdminUrl, postgresReachable, scratchDatabase } from './support/pg';
+import { type ServerProcess, spawnServer } from './support/server-process';
 import { createTask, waitTask } from './support/tasks';
 
 setDefaultTimeout(60_000);
 
-const ROOT = join(import.meta.dir, '..');
 
 /** A new user and one small t2i task of theirs, completed. */
 async function completedTask(prompt: string) {
@@ -153,38 +153,24 @@ describe.skipIf(!reachable)('two instances on one PostgreSQL database', () => {
   const work = mkdtempSync(join(tmpdir(), 'aigc-pollcache-'));
   let db: Awaited<ReturnType<typeof scratchDatabase>>;
   let sql: postgres.Sql;
-  const procs: { proc: ReturnType<typeof Bun.spawn>; base: string; log: string }[] = [];
+  const procs: ServerProcess[] = [];
 
   async function start(name: string) {
-    const probe = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() });
-    const port = probe.port!;
-    probe.stop(true);
-    const log = join(work, `${name}.log`);
-    const proc = Bun.spawn([process.execPath, 'src/index.ts'], {
-      cwd: ROOT,
+    const inst = await spawnServer({
       env: {
         PATH: process.env.PATH ?? '',
         HOME: process.env.HOME ?? work,
         TMPDIR: process.env.TMPDIR ?? tmpdir(),
         ROLE: 'api',
-        PORT: String(port),
-        HOST: '127.0.0.1',
         DATA_DIR: mkdtempSync(join(work, `${name}-`)),
         DATABASE_URL: db.url,
         JWT_SECRET,
         USER_MAX_ACTIVE_TASKS: '0',
-        LOG_LEVEL: 'warn',
       },
-      stdout: Bun.file(log),
-      stderr: Bun.file(`${log}.err`),
+      logFile: join(work, `${name}.log`),
+      ready: '/readyz',
     });
-    const inst = { proc, base: `http://127.0.0.1:${port}`, log };
     procs.push(inst);
-    const deadline = Date.now() + 60_000;
-    while (!(await fetch(`${inst.base}/readyz`).then((r) => r.status === 200, () => false))) {
-      if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`${name} did not start: ${readFileSync(`${log}.err`, 'utf8')}`);
-      await Bun.sleep(50);
-    }
     return inst;
   }
 
@@ -216,7 +202,7 @@ describe.skipIf(!reachable)('two instances on one PostgreSQL database', () => {
   });
 
   afterAll(async () => {
-    for (const p of procs) p.proc.kill('SIGKILL');
+    await Promise.all(procs.map((p) => p.kill9()));
     await sql?.end({ timeout: 1 }).catch(() => {});
     await db?.drop().catch(() => {});
     rmSync(work, { recursive: true, force: true });

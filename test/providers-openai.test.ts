@@ -28,6 +28,7 @@ import { ffmpegPath } from './support/ffprobe';
 import { expectLabelledCopy } from './support/labels';
 import { call, newUser, type TestUser, uploadPng } from './support/http';
 import { gradientPng } from './support/images';
+import { type ServerProcess, spawnServer } from './support/server-process';
 import { createTask, download, waitTask } from './support/tasks';
 
 setDefaultTimeout(60_000);
@@ -460,20 +461,10 @@ describe('settings', () => {
 });
 
 describe('kill -9 during a provider job', () => {
-  /** A free TCP port on 127.0.0.1. */
-  function freePort(): number {
-    const s = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() });
-    const port = s.port!;
-    s.stop(true);
-    return port;
-  }
-
-  function spawnServer(dataDir: string, port: number) {
+  function startServer(dataDir: string) {
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? tmpdir(),
-      PORT: String(port),
-      HOST: '127.0.0.1',
       DATA_DIR: dataDir,
       JWT_SECRET: 'kill9-secret-0123456789-0123456789-abcdef',
       WORKERS: '1',
@@ -486,11 +477,7 @@ describe('kill -9 during a provider job', () => {
       PGLITE_SEED: process.env.PGLITE_SEED ?? '',
     };
     if (process.env.TEST_DATABASE_URL) env.DATABASE_URL = process.env.TEST_DATABASE_URL;
-    return Bun.spawn([process.execPath, 'src/index.ts'], { env, stdout: 'pipe', stderr: 'pipe' });
-  }
-
-  async function ready(base: string) {
-    await until(() => fetch(`${base}/healthz`).then((r) => r.ok, () => false), 'the server to listen', 60_000);
+    return spawnServer({ env });
   }
 
   async function api(base: string, method: string, path: string, body?: unknown, token?: string): Promise<any> {
@@ -505,12 +492,11 @@ describe('kill -9 during a provider job', () => {
     // with TEST_DATABASE_URL the spawned servers share this process's database: let this runner claim nothing meanwhile
     await env.replacePool({ routes: {} });
     const dataDir = mkdtempSync(join(tmpdir(), 'aigc-oai-kill-'));
-    const port = freePort();
-    const base = `http://127.0.0.1:${port}`;
     fake.hold = true;
-    let proc = spawnServer(dataDir, port);
+    let server: ServerProcess | undefined;
     try {
-      await ready(base);
+      server = await startServer(dataDir);
+      let base = server.base;
       const account = `k9${Date.now().toString(36)}`;
       const reg = await api(base, 'POST', '/api/v1/auth/register', { account, email: `${account}@example.com`, password: 'User@1234' });
       expect(reg.code).toBe(200);
@@ -524,11 +510,10 @@ describe('kill -9 during a provider job', () => {
         return v && fake.count('GET', new RegExp(`^/v1/videos/${v.id}$`)) >= 1 ? v : null;
       }, 'the video job to be polled');
 
-      proc.kill('SIGKILL');
-      await proc.exited;
+      await server.kill9();
       const polls = fake.count('GET', new RegExp(`^/v1/videos/${video.id}$`));
-      proc = spawnServer(dataDir, port);
-      await ready(base);
+      server = await startServer(dataDir);
+      base = server.base;
       await until(() => fake.count('GET', new RegExp(`^/v1/videos/${video.id}$`)) > polls, 'the restarted server to poll the same video', 30_000);
       fake.hold = false;
       const done = await until(async () => {
@@ -539,13 +524,11 @@ describe('kill -9 during a provider job', () => {
       expect(sentWith(prompt).length).toBe(1); // one POST /videos for this task, before the kill
       const bytes = (await api(base, 'GET', done.result_url, undefined, token)) as Uint8Array;
       await expectLabelledCopy(bytes, fake.mp4);
-      proc.kill('SIGTERM');
-      await proc.exited;
-      expect(await new Response(proc.stdout).text()).toContain(`resuming openai video ${video.id}`);
+      expect(await server.stop()).toBe(0);
+      expect(server.output()).toContain(`resuming openai video ${video.id}`);
     } finally {
       fake.hold = false;
-      proc.kill('SIGTERM');
-      await proc.exited;
+      await server?.stop();
       await usePool();
     }
   }, 180_000);

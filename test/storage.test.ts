@@ -22,6 +22,7 @@ import { testEnv } from './support/env';
 import { call, newUser } from './support/http';
 import { createTask, waitTask } from './support/tasks';
 import { s3Storage, startProxy, startS3, type TestS3 } from './support/s3';
+import { spawnServer } from './support/server-process';
 
 // real generation on 2 cores and a spawned server; Bun 1.4 ignores bunfig's [test] timeout, so it is set per file
 setDefaultTimeout(60_000);
@@ -526,23 +527,12 @@ describe('STORAGE=s3 end to end', () => {
 describe('the server on STORAGE=s3', () => {
   test('start-up names the storage; an upload goes to the bucket and DATA_DIR gets no files/', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'storage-server-'));
-    const proc = Bun.spawn([process.execPath, 'src/index.ts'], {
-      cwd: join(import.meta.dir, '..'),
-      env: { ...process.env, ...s3.env, DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', JWT_SECRET: 'x'.repeat(40), DATABASE_URL: '', WORKERS: '1', WATCHDOG_TIMEOUT: '0' },
-      stdout: 'pipe',
-      stderr: 'pipe',
+    const server = await spawnServer({
+      env: { ...process.env, ...s3.env, DATA_DIR: dataDir, JWT_SECRET: 'x'.repeat(40), DATABASE_URL: '', WORKERS: '1', WATCHDOG_TIMEOUT: '0' },
     });
     try {
-      const reader = proc.stdout.getReader();
-      let out = '';
-      while (!/listening on (\S+)/.test(out)) {
-        const { value, done } = await reader.read();
-        if (done) throw new Error(`server exited: ${out} ${await new Response(proc.stderr).text()}`);
-        out += new TextDecoder().decode(value);
-      }
-      reader.releaseLock();
-      expect(out).toContain('storage: s3');
-      const base = /listening on (\S+)/.exec(out)![1];
+      expect(server.output()).toContain('storage: s3');
+      const base = server.base;
       const api = (path: string, init: RequestInit = {}) => fetch(base + path, init);
       const account = `srv${Date.now().toString(36)}`;
       const reg: any = await api('/api/v1/auth/register', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ account, email: `${account}@example.com`, password: 'User@1234' }) });
@@ -565,8 +555,7 @@ describe('the server on STORAGE=s3', () => {
       expect(same(new Uint8Array(await part.arrayBuffer()), jpg.subarray(0, 100))).toBe(true);
       expect(existsSync(join(dataDir, 'files'))).toBe(false);
     } finally {
-      proc.kill('SIGTERM');
-      await proc.exited;
+      await server.stop();
       rmSync(dataDir, { recursive: true, force: true });
     }
   });

@@ -79,7 +79,8 @@ const envFor = (over: Env = {}): Env => ({
 /** a runner with a fresh comfyui provider (as a restarted instance would have) */
 async function usePool(over: Env = {}, graceMs?: number, routes: Partial<typeof ROUTES> = ROUTES) {
   const env = await testEnv();
-  const provider = comfyuiProvider.create(comfyuiProvider.settings(envFor(over)), rt);
+  // the queue/history poll at 50–200 ms instead of 1–5 s: what is polled is the subject, not the production pace
+  const provider = comfyuiProvider.create({ ...comfyuiProvider.settings(envFor(over)), pollMinMs: 50, pollMaxMs: 200 }, rt);
   return env.replacePool({ providers: [provider], routes, log }, graceMs);
 }
 

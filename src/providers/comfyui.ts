@@ -40,6 +40,9 @@ export interface ComfyUISettings {
   concurrency: number;
   /** the workflow of each type it serves: COMFYUI_WORKFLOW_DIR/<type>.json, else the built-in one for t2i/i2i */
   workflows: Partial<Record<TaskType, ApiWorkflow>>;
+  /** the queue/history poll: first wait, growing ×1.5 up to the largest (defaults 1 s and 5 s; tests shorten them) */
+  pollMinMs?: number;
+  pollMaxMs?: number;
 }
 
 export const MSG_INVALID = '参数不被生成服务接受';
@@ -49,7 +52,7 @@ export const MSG_NO_REFERENCE = '该生成方式需要参考图片';
 const DEFAULT_CHECKPOINT = 'sd_xl_base_1.0.safetensors';
 /** one HTTP exchange with the server (its retries included) */
 const REQUEST_TIMEOUT_MS = 60_000;
-/** the history poll: 1 s growing to 5 s; the socket wakes it at once when the prompt finishes */
+/** the queue/history poll: 1 s growing to 5 s (settings may change them); the socket wakes it at once when the prompt finishes */
 const POLL_FIRST_MS = 1000;
 const POLL_MAX_MS = 5000;
 /** consecutive failed polls (each already retried) before the server counts as gone */
@@ -319,7 +322,7 @@ export function createComfyUIProvider(s: ComfyUISettings, rt: ProviderRuntime): 
 
   /** Follows the prompt until it is in the history; returns its entry. */
   async function follow(job: ProviderJob, ctx: ProviderContext, state: ComfyJobState, socket: PromptSocket): Promise<HistoryEntry> {
-    let delay = POLL_FIRST_MS;
+    let delay = s.pollMinMs ?? POLL_FIRST_MS;
     let failures = 0;
     let misses = 0;
     for (;;) {
@@ -344,7 +347,7 @@ export function createComfyUIProvider(s: ComfyUISettings, rt: ProviderRuntime): 
       else if (place?.at === 'running') socket.live.started();
       socket.live.report(); // also re-sends a value the runner skipped while throttling
       await socket.live.sleep(delay, ctx.signal);
-      delay = Math.min(POLL_MAX_MS, Math.round(delay * 1.5));
+      delay = Math.min(s.pollMaxMs ?? POLL_MAX_MS, Math.round(delay * 1.5));
     }
   }
 

@@ -305,7 +305,12 @@ describe('/metrics', () => {
     const before = await scrape(app);
     const task = await createTask(user.token, { type: 't2i', prompt: 'metrics test', parameters: { width: 64, height: 64 } });
     expect((await waitTask(user.token, task)).status).toBe('completed');
-    const after = await scrape(app);
+    // the runner counts the outcome once the database has confirmed it; on PostgreSQL a poll on another connection
+    // can see the committed row a moment before that confirmation reaches the runner
+    const after = await until('the outcome to be counted', async () => {
+      const text = await scrape(app);
+      return sample(text, 'aigc_tasks_total', labels) > sample(before, 'aigc_tasks_total', labels) ? text : null;
+    }, 5000);
     expect(sample(after, 'aigc_tasks_total', labels)).toBe(sample(before, 'aigc_tasks_total', labels) + 1);
     expect(sample(after, 'aigc_task_duration_seconds_count', labels)).toBe(sample(before, 'aigc_task_duration_seconds_count', labels) + 1);
     expect(sample(after, 'aigc_task_duration_seconds_sum', labels)).toBeGreaterThan(sample(before, 'aigc_task_duration_seconds_sum', labels));

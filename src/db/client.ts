@@ -87,10 +87,17 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
       close: () => client.end({ timeout: 5 }),
     };
   }
-  const assets = await loadPgliteAssets();
+  // the WASM compiles on JSC's compiler threads while this thread unpacks the seed
+  const assetsLoading = loadPgliteAssets();
   let fresh = !target.dataDir || !existsSync(join(target.dataDir, 'PG_VERSION'));
   // a data dir on disk is unpacked natively (faster); in memory, PGlite loads the seed itself
-  if (fresh && target.seed && target.dataDir && (await unpackDataDir(target.seed, target.dataDir))) fresh = false;
+  try {
+    if (fresh && target.seed && target.dataDir && (await unpackDataDir(target.seed, target.dataDir))) fresh = false;
+  } catch (e) {
+    await assetsLoading.catch(() => {});
+    throw e;
+  }
+  const assets = await assetsLoading;
   const pg = await PGlite.create({
     ...(target.dataDir ? { dataDir: target.dataDir } : {}),
     ...(fresh && target.seed ? { loadDataDir: target.seed } : {}),

@@ -10,7 +10,7 @@ import { renderMigrationsModule } from '../scripts/embed-migrations';
 import { silentLogger } from '../src/logger';
 import { testEnv } from './support/env';
 import { call } from './support/http';
-import { spawnServer } from './support/server-process';
+import { runCli, spawnServer } from './support/server-process';
 
 // real hashing, SMTP and generation on 2 cores; Bun 1.4 ignores bunfig's [test] timeout, so it is set per file
 setDefaultTimeout(60_000);
@@ -185,13 +185,7 @@ describe('config', () => {
   });
 
   test('a bad value stops the real process with exit code 1 and one line', async () => {
-    const proc = Bun.spawn([process.execPath, 'src/index.ts'], {
-      env: { ...process.env, DATA_DIR: dir(), PORT: 'abc' },
-      stdout: 'pipe',
-      stderr: 'pipe',
-    });
-    const code = await proc.exited;
-    const err = await new Response(proc.stderr).text();
+    const { code, err } = await runCli([], { ...process.env, DATA_DIR: dir(), PORT: 'abc' });
     expect(code).toBe(1);
     expect(err.trim().split('\n')).toEqual(['configuration error: PORT=abc must be an integer from 0 to 65535']);
   });

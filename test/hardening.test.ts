@@ -15,6 +15,7 @@ import { silentLogger } from '../src/logger';
 import { createLocalStorage } from '../src/storage/local';
 import { pgliteSeed, testEnv } from './support/env';
 import { call, newUser, PASSWORD, uniq } from './support/http';
+import { runCli } from './support/server-process';
 import { waitTask } from './support/tasks';
 
 setDefaultTimeout(60_000);
@@ -335,13 +336,7 @@ describe('disk full', () => {
   test('start-up on a full DATA_DIR stops with one line saying how much room is needed', async () => {
     const fs = mountTiny(4096);
     try {
-      const proc = Bun.spawn([process.execPath, 'src/index.ts'], {
-        env: { ...process.env, DATA_DIR: fs.dir, PORT: '0', JWT_SECRET: 'x'.repeat(40), DATABASE_URL: '' },
-        stdout: 'pipe',
-        stderr: 'pipe',
-      });
-      const code = await proc.exited;
-      const err = await new Response(proc.stderr).text();
+      const { code, err } = await runCli([], { ...process.env, DATA_DIR: fs.dir, PORT: '0', JWT_SECRET: 'x'.repeat(40), DATABASE_URL: '' });
       expect(code).toBe(1);
       expect(err.trim()).toMatch(/^start-up error: not enough space in DATA_DIR=\S+ \(needs about 96 MB, [0-4] MB free\)$/);
     } finally {

@@ -10,6 +10,7 @@ import type { Database } from '../src/db/client';
 import { silentLogger } from '../src/logger';
 import { testEnv } from './support/env';
 import { call } from './support/http';
+import { runCli } from './support/server-process';
 
 setDefaultTimeout(60_000);
 
@@ -58,13 +59,7 @@ describe('ROLE configuration', () => {
 
   test('the real process refuses a generated secret for ROLE=worker with one line and exit code 1', async () => {
     const { JWT_SECRET: _, ...inherited } = process.env;
-    const proc = Bun.spawn([process.execPath, 'src/index.ts'], {
-      env: { ...inherited, DATA_DIR: dir(), ROLE: 'worker', DATABASE_URL: PG },
-      stdout: 'pipe',
-      stderr: 'pipe',
-    });
-    const code = await proc.exited;
-    const err = await new Response(proc.stderr).text();
+    const { code, err } = await runCli([], { ...inherited, DATA_DIR: dir(), ROLE: 'worker', DATABASE_URL: PG });
     expect(code).toBe(1);
     const lines = err.trim().split('\n');
     expect(lines).toHaveLength(1);

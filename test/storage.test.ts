@@ -22,7 +22,7 @@ import { testEnv } from './support/env';
 import { call, newUser } from './support/http';
 import { createTask, waitTask } from './support/tasks';
 import { s3Storage, startProxy, startS3, type TestS3 } from './support/s3';
-import { spawnServer } from './support/server-process';
+import { runCli, spawnServer } from './support/server-process';
 
 // real generation on 2 cores and a spawned server; Bun 1.4 ignores bunfig's [test] timeout, so it is set per file
 setDefaultTimeout(60_000);
@@ -401,14 +401,9 @@ describe('configuration: STORAGE and the S3 variables', () => {
   });
 
   test('start-up with STORAGE=s3 and no bucket stops with one line naming S3_BUCKET', async () => {
-    const proc = Bun.spawn([process.execPath, 'src/index.ts'], {
-      cwd: join(import.meta.dir, '..'),
-      env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, PORT: '0', JWT_SECRET: 'x'.repeat(40), STORAGE: 's3' },
-      stdout: 'pipe',
-      stderr: 'pipe',
-    });
-    expect(await proc.exited).toBe(1);
-    expect((await new Response(proc.stderr).text()).trim()).toBe('configuration error: STORAGE=s3 needs S3_BUCKET (or AWS_BUCKET)');
+    const { code, err } = await runCli([], { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, PORT: '0', JWT_SECRET: 'x'.repeat(40), STORAGE: 's3' });
+    expect(code).toBe(1);
+    expect(err.trim()).toBe('configuration error: STORAGE=s3 needs S3_BUCKET (or AWS_BUCKET)');
   });
 
   test('the factory builds the driver the configuration names; s3 writes nothing under DATA_DIR', async () => {

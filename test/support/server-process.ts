@@ -24,8 +24,6 @@ export interface ServerProcess {
 export interface SpawnServerOptions {
   /** the environment of the process, except PORT and HOST: always 0 and 127.0.0.1 */
   env: Record<string, string | undefined>;
-  /** command-line arguments (none: serve) */
-  args?: string[];
   /** a file that gets a copy of the output as it comes (kept for a failed run) */
   logFile?: string;
   /** the path that must answer HTTP 200 before the server counts as started (default /healthz) */
@@ -37,7 +35,7 @@ export interface SpawnServerOptions {
 export async function spawnServer(o: SpawnServerOptions): Promise<ServerProcess> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...o.env, PORT: '0', HOST: '127.0.0.1' })) if (v !== undefined) env[k] = v;
-  const proc = Bun.spawn([process.execPath, 'src/index.ts', ...(o.args ?? [])], { cwd: ROOT, env, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' });
+  const proc = Bun.spawn([process.execPath, 'src/index.ts'], { cwd: ROOT, env, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' });
   let text = '';
   let onText = () => {};
   const pump = async (stream: ReadableStream<Uint8Array>) => {
@@ -81,7 +79,7 @@ export async function spawnServer(o: SpawnServerOptions): Promise<ServerProcess>
   return { proc, base, output: () => text, stop: () => exit('SIGTERM'), kill9: () => exit('SIGKILL') };
 }
 
-/** Runs a CLI subcommand (`bun src/index.ts …args`) to its end. */
+/** Runs `bun src/index.ts …args` to its exit: a CLI subcommand, or a start-up that must fail. */
 export async function runCli(args: string[], env: Record<string, string | undefined>) {
   const proc = Bun.spawn([process.execPath, 'src/index.ts', ...args], { cwd: ROOT, env: env as Record<string, string>, stdout: 'pipe', stderr: 'pipe' });
   const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);

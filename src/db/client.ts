@@ -87,16 +87,13 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
       close: () => client.end({ timeout: 5 }),
     };
   }
-  // the WASM compiles on JSC's compiler threads while this thread unpacks the seed
+  // the WASM compiles on JSC's compiler threads while this thread unpacks the seed; the no-op handler keeps a rejection
+  // from being unhandled when a failed unpack throws before the await below
   const assetsLoading = loadPgliteAssets();
+  assetsLoading.catch(() => {});
   let fresh = !target.dataDir || !existsSync(join(target.dataDir, 'PG_VERSION'));
   // a data dir on disk is unpacked natively (faster); in memory, PGlite loads the seed itself
-  try {
-    if (fresh && target.seed && target.dataDir && (await unpackDataDir(target.seed, target.dataDir))) fresh = false;
-  } catch (e) {
-    await assetsLoading.catch(() => {});
-    throw e;
-  }
+  if (fresh && target.seed && target.dataDir && (await unpackDataDir(target.seed, target.dataDir))) fresh = false;
   const assets = await assetsLoading;
   const pg = await PGlite.create({
     ...(target.dataDir ? { dataDir: target.dataDir } : {}),

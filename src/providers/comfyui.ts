@@ -52,7 +52,8 @@ export const MSG_NO_REFERENCE = '该生成方式需要参考图片';
 const DEFAULT_CHECKPOINT = 'sd_xl_base_1.0.safetensors';
 /** one HTTP exchange with the server (its retries included) */
 const REQUEST_TIMEOUT_MS = 60_000;
-/** the queue/history poll: 1 s growing to 5 s (settings may change them); the socket wakes it at once when the prompt finishes */
+/** the queue/history poll: 1 s growing to 5 s unless the settings say otherwise; the socket wakes it at once when
+ * the prompt finishes */
 const POLL_FIRST_MS = 1000;
 const POLL_MAX_MS = 5000;
 /** consecutive failed polls (each already retried) before the server counts as gone */

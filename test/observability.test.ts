@@ -158,6 +158,38 @@ describe('access log and request ids', () => {
     expect(lines().some((l) => l.route === '/healthz')).toBe(false);
   });
 
+  // access lines are built by a fast path of their own (src/logger.ts accessWriter): they must read as pino's lines do
+  test('access lines: a probe at debug, a request id that is a secret redacted, the pretty line as prettyLine makes it', async () => {
+    const env = await testEnv();
+    const secret = 'configured-secret-0123456789';
+    const { log, lines, raw } = captured('trace', [secret]);
+    const pretty: string[] = [];
+    const prettyLog = createLogger({ format: 'pretty', level: 'info', secrets: [secret], write: (l) => void pretty.push(l) });
+    for (const app of [env.makeApp({ log }), env.makeApp({ log: prettyLog })]) {
+      await call('GET', '/healthz', { app, headers: { 'x-request-id': 'probe-1' } });
+      await call('GET', '/healthz', { app, headers: { 'x-request-id': secret } });
+      await call('GET', '/api/v1/no-such-route', { app, headers: { 'x-request-id': 'sk-abcdefghijklmnopqrstuvwxyz012345' } });
+    }
+    const access = lines().filter((l) => l.route !== undefined);
+    expect(access.map((l) => [l.level, l.route, l.status, l.reqId])).toEqual([
+      ['debug', '/healthz', 200, 'probe-1'],
+      ['debug', '/healthz', 200, '[redacted]'],
+      ['info', 'unmatched', 404, 'sk-[redacted]'],
+    ]);
+    expect(raw.join('')).not.toContain(secret);
+    for (const l of access) {
+      expect(Object.keys(l)).toEqual(['level', 'time', 'pid', 'hostname', 'reqId', 'method', 'route', 'status', 'durationMs', 'msg']);
+      expect(new Date(l.time).toISOString()).toBe(l.time);
+      expect(l.pid).toBe(process.pid);
+    }
+    // at info, the probes are left out; the 404's line is what prettyLine makes of its JSON line (but the duration)
+    expect(pretty).toHaveLength(1);
+    const json = raw.find((l) => l.includes('"status":404'))!;
+    const strip = (line: string) => line.replace(/^\S+ /, '').replace(/ [0-9.]+ ms /, ' D ms ').replace(/durationMs=[0-9.]+/, 'durationMs=D');
+    expect(strip(pretty[0])).toBe(strip(prettyLine(json)));
+    expect(pretty[0]).not.toContain(secret);
+  });
+
   test('a sane client X-Request-Id is kept; anything else is replaced by a new UUID', async () => {
     const sane = 'client.req-42:retry_1';
     const kept = await call('GET', '/healthz', { headers: { 'x-request-id': sane } });

@@ -88,9 +88,11 @@ export function accessRecorder(o: AccessLogOptions): RecordAccess {
     const method = METHODS.has(rawMethod) ? rawMethod : 'OTHER';
     o.metrics?.httpRequest(method, route, status, seconds);
     const durationMs = Math.round(seconds * 10_000) / 10;
+    const quiet = QUIET_ROUTES.has(route) && status < 400;
+    if (o.log.access) return o.log.access({ method, route, status, durationMs, userId, reqId }, quiet);
     const fields = { method, route, status, durationMs, ...(userId === undefined ? {} : { userId }), reqId };
     const msg = `${method} ${route} ${status} ${durationMs} ms`;
-    if (QUIET_ROUTES.has(route) && status < 400) o.log.debug?.(msg, fields);
+    if (quiet) o.log.debug?.(msg, fields);
     else o.log.info(msg, fields);
   };
 }

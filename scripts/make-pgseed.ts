@@ -9,9 +9,15 @@ import { migrate } from '../src/db/migrate';
 import { migrations } from '../src/db/migrations.gen';
 import { loadPgliteAssets } from '../src/db/pglite-assets';
 
-export async function makePgSeed(outfile: string): Promise<number> {
+/** `bareOutfile`: also write the data dir as initdb left it, before any migration (the tests migrate it themselves). */
+export async function makePgSeed(outfile: string, bareOutfile?: string): Promise<number> {
   const pg = await PGlite.create({ ...(await loadPgliteAssets()) });
   try {
+    if (bareOutfile) {
+      await pg.query('checkpoint');
+      mkdirSync(dirname(bareOutfile), { recursive: true });
+      await Bun.write(bareOutfile, await pg.dumpDataDir('gzip'));
+    }
     await migrate(drizzle(pg) as unknown as Db, migrations);
     await pg.query('checkpoint');
     const tarball = await pg.dumpDataDir('gzip');

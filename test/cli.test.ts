@@ -9,7 +9,7 @@ import pkg from '../package.json';
 import { pgAdminUrl, postgresReachable, scratchDatabase } from './support/pg';
 import { ROOT, runCli, type ServerProcess, spawnServer } from './support/server-process';
 
-// the first embedded start from source runs initdb (no embedded seed): seconds on 2 busy cores
+// real processes, each opening the embedded database: seconds on 2 busy cores
 setDefaultTimeout(120_000);
 
 const tmp = mkdtempSync(join(tmpdir(), 'aigc-cli-'));
@@ -110,10 +110,10 @@ describe('embedded database: migrate, backup while serving, restore', () => {
   let uploadUrl = '';
 
   test('migrate on a fresh data dir applies every migration; again: nothing to apply', async () => {
-    // without the pre-initialised seed (test/support/preload.ts), so that the migrations themselves run here
-    const unseeded = { ...envFor(a) };
-    delete unseeded.PGLITE_SEED;
-    const first = await cli(['migrate'], unseeded);
+    // from a data dir as initdb leaves it (test/support/preload.ts), so that every migration itself runs here
+    const unmigrated = envFor(a, { PGLITE_SEED: process.env.AIGC_TEST_BARE_PGSEED! });
+    expect(existsSync(unmigrated.PGLITE_SEED)).toBe(true);
+    const first = await cli(['migrate'], unmigrated);
     expect(first.err).toBe('');
     expect(first.code).toBe(0);
     expect(first.out).toContain(`applied ${migrations.length} migration(s)`);

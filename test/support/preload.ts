@@ -12,12 +12,19 @@ import { makePgSeed } from '../../scripts/make-pgseed';
 const pglite = (await Bun.file(join(import.meta.dir, '../../node_modules/@electric-sql/pglite/package.json')).json()) as { version: string };
 const key = new Bun.CryptoHasher('sha256').update(`${pglite.version}\n${migrations.map((m) => `${m.tag}\n${m.sql}`).join('\n')}`).digest('hex').slice(0, 16);
 const seed = join(tmpdir(), `aigc-test-pgseed-${key}.tgz`);
-if (!existsSync(seed)) {
+// the same data dir before any migration: the test of `migrate` on a fresh data dir starts from it (initdb is
+// seconds of CPU, and PGlite's own business), so that every migration is applied there
+const bare = join(tmpdir(), `aigc-test-pgseed-bare-${key}.tgz`);
+if (!existsSync(seed) || !existsSync(bare)) {
   const partial = `${seed}.${process.pid}.partial`;
-  await makePgSeed(partial);
-  renameSync(partial, seed); // another run making the same file at once is harmless: the same bytes, renamed whole
+  const partialBare = `${bare}.${process.pid}.partial`;
+  await makePgSeed(partial, partialBare);
+  // another run making the same files at once is harmless: the same bytes, renamed whole
+  renameSync(partialBare, bare);
+  renameSync(partial, seed);
 }
 process.env.PGLITE_SEED = seed;
+process.env.AIGC_TEST_BARE_PGSEED = bare;
 
 // Parallel workers (`bun test --parallel`, see package.json) run at the same time on one machine. Each gets:
 // - a temp dir of its own (TMPDIR), so that a test counting what it leaves in the temp dir does not see another

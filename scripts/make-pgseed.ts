@@ -9,20 +9,20 @@ import { migrate } from '../src/db/migrate';
 import { migrations } from '../src/db/migrations.gen';
 import { loadPgliteAssets } from '../src/db/pglite-assets';
 
+/** A checkpointed dump of the data dir, gzipped, written to `file`; its size. */
+async function dumpTo(pg: PGlite, file: string): Promise<number> {
+  await pg.query('checkpoint');
+  mkdirSync(dirname(file), { recursive: true });
+  return Bun.write(file, await pg.dumpDataDir('gzip'));
+}
+
 /** `bareOutfile`: also write the data dir as initdb left it, before any migration (the tests migrate it themselves). */
 export async function makePgSeed(outfile: string, bareOutfile?: string): Promise<number> {
   const pg = await PGlite.create({ ...(await loadPgliteAssets()) });
   try {
-    if (bareOutfile) {
-      await pg.query('checkpoint');
-      mkdirSync(dirname(bareOutfile), { recursive: true });
-      await Bun.write(bareOutfile, await pg.dumpDataDir('gzip'));
-    }
+    if (bareOutfile) await dumpTo(pg, bareOutfile);
     await migrate(drizzle(pg) as unknown as Db, migrations);
-    await pg.query('checkpoint');
-    const tarball = await pg.dumpDataDir('gzip');
-    mkdirSync(dirname(outfile), { recursive: true });
-    return Bun.write(outfile, tarball);
+    return await dumpTo(pg, outfile);
   } finally {
     await pg.close();
   }

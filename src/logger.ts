@@ -214,7 +214,7 @@ export function createLogger(o: LoggerOptions): Logger {
     },
     { write: o.format === 'pretty' ? (line: string) => sink(prettyLine(line)) : sink },
   );
-  const access = accessWriter(o.format, o.level, secrets, sink);
+  const access = accessWriter(p, o.format, secrets, sink);
   const errFields = (err: unknown) =>
     err instanceof Error ? { err } : { err: { message: typeof err === 'string' ? err : safeJson(err) } };
   return {
@@ -226,16 +226,13 @@ export function createLogger(o: LoggerOptions): Logger {
   };
 }
 
-/** pino's level numbers */
-const LEVEL_VALUES: Record<LogLevel, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
-
 /**
- * Writes access lines as pino would (the same JSON keys and values, or the same pretty line), built directly. Only
- * the request id can come from a client, so only it is scrubbed; the method is one of a fixed set, the route a
- * pattern of the code, the rest numbers. The ISO time is made once per millisecond.
+ * Writes access lines as pino writes its lines (the same JSON keys and values; the pretty line is made from it by
+ * prettyLine, as for every other line), built directly. Only the request id can come from a client, so only it is
+ * scrubbed; the method is one of a fixed set, the route a pattern of the code, the rest numbers. The ISO time is
+ * made once per millisecond.
  */
-function accessWriter(format: LogFormat, level: LogLevel, secrets: readonly string[], sink: (line: string) => void) {
-  const min = LEVEL_VALUES[level] ?? 30;
+function accessWriter(p: pino.Logger, format: LogFormat, secrets: readonly string[], sink: (line: string) => void) {
   const head = `,"pid":${process.pid},"hostname":${JSON.stringify(hostname())}`;
   let lastMs = -1;
   let lastIso = '';
@@ -247,24 +244,17 @@ function accessWriter(format: LogFormat, level: LogLevel, secrets: readonly stri
     }
     return lastIso;
   };
+  // LOG_LEVEL is read once at start-up: pino's answer does not change
+  const enabled = { debug: p.isLevelEnabled('debug'), info: p.isLevelEnabled('info') };
   return (a: AccessLine, quiet: boolean) => {
-    const lvl = quiet ? 20 : 30;
-    if (lvl < min) return;
-    const reqId = scrubSecrets(a.reqId, secrets);
+    const level = quiet ? 'debug' : 'info';
+    if (!enabled[level]) return;
     const msg = `${a.method} ${a.route} ${a.status} ${a.durationMs} ms`;
-    if (format === 'pretty') {
-      const bare = (v: string) => (/[\s"=]/.test(v) ? JSON.stringify(v) : v);
-      sink(
-        `${iso()} ${quiet ? 'DEBUG' : 'INFO '} ${msg}  reqId=${bare(reqId)}${a.userId === undefined ? '' : ` userId=${a.userId}`} ` +
-          `method=${a.method} route=${bare(a.route)} status=${a.status} durationMs=${a.durationMs}\n`,
-      );
-      return;
-    }
-    sink(
-      `{"level":"${quiet ? 'debug' : 'info'}","time":"${iso()}"${head},"reqId":${JSON.stringify(reqId)}` +
-        `${a.userId === undefined ? '' : `,"userId":${a.userId}`},"method":"${a.method}","route":${JSON.stringify(a.route)}` +
-        `,"status":${a.status},"durationMs":${a.durationMs},"msg":${JSON.stringify(msg)}}\n`,
-    );
+    const line =
+      `{"level":"${level}","time":"${iso()}"${head},"reqId":${JSON.stringify(scrubSecrets(a.reqId, secrets))}` +
+      `${a.userId === undefined ? '' : `,"userId":${a.userId}`},"method":"${a.method}","route":${JSON.stringify(a.route)}` +
+      `,"status":${a.status},"durationMs":${a.durationMs},"msg":${JSON.stringify(msg)}}\n`;
+    sink(format === 'pretty' ? prettyLine(line) : line);
   };
 }
 

@@ -93,8 +93,17 @@ describe('the poll from memory (one instance, the suite database)', () => {
     const { user: other, taskId: t2 } = await completedTask('a green cube');
     expect((await call('GET', `/api/v1/generation/${t2}`, { token: other.token })).status).toBe(200);
     expect((await call('GET', `/api/v1/generation/${t2}`, { token: other.token })).status).toBe(200);
+    expect((await call('GET', '/api/v1/user/favorite_list', { token: other.token })).status).toBe(200);
     expect((await call('POST', '/api/v1/auth/logout', { token: other.token })).body.code).toBe(200);
     expect((await call('GET', `/api/v1/generation/${t2}`, { token: other.token })).status).toBe(401);
+    expect((await call('GET', '/api/v1/user/favorite_list', { token: other.token })).status).toBe(401);
+    // a session ended with SQL (an operator, another instance): every authenticated route refuses it within 100 ms
+    const third = await newUser('pc');
+    const favorites = () => call('GET', '/api/v1/user/favorite_list', { token: third.token });
+    expect((await favorites()).status).toBe(200);
+    expect((await favorites()).status).toBe(200);
+    await sql.execute(q`delete from sessions where user_id = (select id from users where account = ${third.account})`);
+    expect(await until(async () => (await favorites()).status === 401)).toBeLessThan(100);
   });
 
   test('the history from memory follows every change of the user\'s tasks (a new task, SQL, another user untouched)', async () => {
@@ -222,6 +231,17 @@ describe.skipIf(!reachable)('two instances on one PostgreSQL database', () => {
     });
   });
 
+  test('every authenticated route checks a session known alive in memory: with the sessions table locked, it still answers', async () => {
+    for (const inst of [A, B]) expect((await api(inst.base, 'GET', '/api/v1/user/favorite_list', token)).body.code).toBe(200);
+    await sql.begin(async (tx) => {
+      await tx`lock table sessions in access exclusive mode`;
+      for (const inst of [A, B]) {
+        const r = await api(inst.base, 'GET', '/api/v1/user/favorite_list', token, undefined, AbortSignal.timeout(2_000));
+        expect(r.body.code).toBe(200);
+      }
+    });
+  });
+
   test('progress, completion and a logout made elsewhere are visible to polls on both instances within 100 ms', async () => {
     const visible = (check: (r: { status: number; body: any }) => boolean) =>
       Promise.all([A, B].map((inst) => until(async () => check(await pollOn(inst.base)))));
@@ -232,8 +252,12 @@ describe.skipIf(!reachable)('two instances on one PostgreSQL database', () => {
     for (const ms of await visible((r) => r.body.data?.status === 'completed')) expect(ms).toBeLessThan(100);
     // the logout goes to A; B has the session cached
     expect((await pollOn(B.base)).status).toBe(200);
+    const favoritesOn = (base: string) => api(base, 'GET', '/api/v1/user/favorite_list', token);
+    for (const inst of [A, B]) expect((await favoritesOn(inst.base)).status).toBe(200);
     expect((await api(A.base, 'POST', '/api/v1/auth/logout', token)).body.code).toBe(200);
     for (const ms of await visible((r) => r.status === 401)) expect(ms).toBeLessThan(100);
+    // and for every other authenticated route
+    for (const ms of await Promise.all([A, B].map((inst) => until(async () => (await favoritesOn(inst.base)).status === 401)))) expect(ms).toBeLessThan(100);
   });
 
   test('when an instance\'s LISTEN connection is cut, it stops answering from memory until it listens again', async () => {

@@ -3,12 +3,11 @@ import { Elysia } from 'elysia';
 import type { Db } from '../db/client';
 import { sessions, users } from '../db/schema';
 import { unauthorized } from './envelope';
+import { readCacheOf } from './read-cache';
 import type { TokenClaims, Tokens } from './tokens';
 
 export interface AuthUser {
   id: number;
-  account: string;
-  email: string;
   /** the session of the token that made the request */
   sessionId: string;
 }
@@ -29,10 +28,10 @@ export async function authenticate(db: Db, tokens: Tokens, header: string | unde
 
 const lookups = new WeakMap<Db, ReturnType<typeof prepareLookup>>();
 
-/** One indexed lookup (the session's primary key): the user, only while the token's session is alive. */
+/** One indexed lookup (the session's primary key): the session's expiry, only while it is alive and its user exists. */
 function prepareLookup(db: Db) {
   return db
-    .select({ id: users.id, account: users.account, email: users.email })
+    .select({ expiresAt: sessions.expiresAt })
     .from(sessions)
     .innerJoin(users, eq(users.id, sessions.userId))
     .where(
@@ -45,14 +44,23 @@ function prepareLookup(db: Db) {
     .prepare('auth_session');
 }
 
-/** The user the claims belong to, or a 401 AppError when the user is gone or the session was ended or expired. */
+/**
+ * The user the claims belong to, or a 401 AppError when the user is gone or the session was ended or expired. A
+ * session the read cache knows alive (http/read-cache.ts: forgotten as soon as the database says it ended, on any
+ * instance; its expiry checked on every use) costs no query; otherwise the lookup runs and its answer is remembered.
+ */
 export async function userOf(db: Db, claims: TokenClaims): Promise<AuthUser> {
-  let lookup = lookups.get(db);
-  if (!lookup) lookups.set(db, (lookup = prepareLookup(db)));
-  const [user] = await lookup.execute({ sid: claims.sessionId, uid: claims.userId });
-  if (!user) throw unauthorized();
+  const cache = readCacheOf(db);
+  if (!cache?.sessionAlive(claims.sessionId, claims.userId)) {
+    const since = cache?.epoch() ?? 0;
+    let lookup = lookups.get(db);
+    if (!lookup) lookups.set(db, (lookup = prepareLookup(db)));
+    const [session] = await lookup.execute({ sid: claims.sessionId, uid: claims.userId });
+    if (!session) throw unauthorized();
+    cache?.rememberSession(claims.sessionId, claims.userId, session.expiresAt, since);
+  }
   touchSession(db, claims.sessionId);
-  return { ...user, sessionId: claims.sessionId };
+  return { id: claims.userId, sessionId: claims.sessionId };
 }
 
 /** How often a session's `last_used_at` is written, at most, per instance. */

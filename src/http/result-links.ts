@@ -58,16 +58,16 @@ export function createResultLinks(secret: string, ttlSeconds: number, clock: Clo
 }
 
 /**
- * Text that holds signed links of one session (a poll's or a history's body), kept per key (a cached row, a cached
+ * A body that holds signed links of one session (a poll's or a history's), kept per key (a cached row, a cached
  * list) and built again only when the session or the links' expiry step changes: no HMAC per request.
  */
-export function linkStepMemo<K extends object>(): (key: K, sessionId: string, exp: string, build: () => string) => string {
-  const last = new WeakMap<K, { sessionId: string; exp: string; text: string }>();
+export function linkStepMemo<K extends object, V = string>(): (key: K, sessionId: string, exp: string, build: () => V) => V {
+  const last = new WeakMap<K, { sessionId: string; exp: string; body: V }>();
   return (key, sessionId, exp, build) => {
     const m = last.get(key);
-    if (m && m.sessionId === sessionId && m.exp === exp) return m.text;
-    const text = build();
-    last.set(key, { sessionId, exp, text });
-    return text;
+    if (m && m.sessionId === sessionId && m.exp === exp) return m.body;
+    const body = build();
+    last.set(key, { sessionId, exp, body });
+    return body;
   };
 }

@@ -562,18 +562,20 @@ async function wholeHistory(d: GenerationDeps, user: AuthUser): Promise<readonly
   return rows;
 }
 
-/** The body built last from a user's history rows, per session and link expiry step. */
-const historyBodies = linkStepMemo<readonly HistoryRow[]>();
+/** The body built last from a user's history rows, per session and link expiry step (UTF-8 bytes). */
+const historyBodies = linkStepMemo<readonly HistoryRow[], Uint8Array>();
+const utf8 = new TextEncoder();
 
 /**
- * The whole history (no page) as the response's JSON text. While the user's rows stay in the read cache (the same
- * array) and the session's links stay the same (one expiry step, see result-links.ts), the text is built once: a
- * client that reads a long history again and again costs a lookup, not 1,000 records serialised.
+ * The whole history (no page) as the response's JSON, in UTF-8. While the user's rows stay in the read cache (the
+ * same array) and the session's links stay the same (one expiry step, see result-links.ts), it is built and encoded
+ * once: a client that reads a long history again and again costs a lookup, not 1,000 records serialised (nor a
+ * UTF-16 → UTF-8 conversion of them: the message is Chinese, so the JSON text is a two-byte string).
  */
-export async function historyBody(d: GenerationDeps, user: AuthUser): Promise<string> {
+export async function historyBody(d: GenerationDeps, user: AuthUser): Promise<Uint8Array> {
   const rows = await wholeHistory(d, user);
   const sign = signerFor(d, user.sessionId);
-  return historyBodies(rows, user.sessionId, d.links?.expiry() ?? '', () => JSON.stringify(ok('成功', rows.map((r) => historyItem(r, sign)))));
+  return historyBodies(rows, user.sessionId, d.links?.expiry() ?? '', () => utf8.encode(JSON.stringify(ok('成功', rows.map((r) => historyItem(r, sign))))));
 }
 
 interface HistoryRow {

@@ -330,6 +330,37 @@ describe('/metrics', () => {
     expect(JSON.stringify(doc.body)).not.toContain('"/metrics"');
   });
 
+  test("the request histogram is written exactly as prom-client's own Histogram writes the same observations", async () => {
+    const { Histogram, Registry } = await import('prom-client');
+    const { RequestHistogram } = await import('../src/ops/request-histogram');
+    const { HTTP_BUCKETS } = await import('../src/ops/metrics');
+    const name = 'http_request_duration_seconds';
+    const help = 'HTTP requests by method, route pattern and status';
+    const ours = new Registry();
+    const fast = new RequestHistogram(name, help, HTTP_BUCKETS);
+    ours.registerMetric(fast as never);
+    const theirs = new Registry();
+    const reference = new Histogram({ name, help, labelNames: ['method', 'route', 'status'], buckets: HTTP_BUCKETS, registers: [theirs] });
+    // on a bound, between bounds, past the last one; label sets in the order they first appear
+    const seen: [string, string, number, number][] = [
+      ['GET', '/api/v1/generation/:taskId', 200, 0.003],
+      ['GET', '/api/v1/generation/:taskId', 200, 0.005],
+      ['GET', '/api/v1/generation/:taskId', 401, 31],
+      ['GET', '/api/v1/generation/:taskId', 200, 0.7],
+      ['POST', '/api/v1/user/favorite_list/batch', 200, 0.25],
+      ['POST', '/api/v1/user/favorite_list/batch', 200, 2.6],
+    ];
+    for (const [method, route, status, seconds] of seen) {
+      fast.observe(method, route, status, seconds);
+      reference.observe({ method, route, status: String(status) }, seconds);
+    }
+    const text = await ours.metrics();
+    expect(text).toBe(await theirs.metrics());
+    expect(sample(text, `${name}_count`, { method: 'GET', route: '/api/v1/generation/:taskId', status: '200' })).toBe(3);
+    ours.resetMetrics();
+    expect(await ours.metrics()).toBe(`# HELP ${name} ${help}\n# TYPE ${name} histogram\n`);
+  });
+
   test('task outcomes and durations after a generation; mail sent', async () => {
     const app = await metricsApp();
     const user = await newUser('obsm');

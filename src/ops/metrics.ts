@@ -13,6 +13,7 @@ import { type Db, isPglite, rowsOf } from '../db/client';
 import { tasks } from '../db/schema';
 import type { Mailer } from '../mail/mailer';
 import { TASK_TYPES } from '../tasks';
+import { RequestHistogram } from './request-histogram';
 
 /** How a task that this process ran ended. `rejected`: its output was refused by the review; `held`: kept for a person's review. */
 export const TASK_OUTCOMES = ['completed', 'failed', 'canceled', 'rejected', 'held'] as const;
@@ -41,7 +42,7 @@ const COLLECT_TIMEOUT_MS = 2000;
 /** how often the event-loop lag (nodejs_eventloop_lag_*) is sampled */
 export const EVENT_LOOP_SAMPLE_MS = 100;
 
-const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+export const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const TASK_BUCKETS = [0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600, 1800];
 
 const withTimeout = <T>(p: Promise<T>, ms: number): Promise<T | null> =>
@@ -73,13 +74,12 @@ export function createMetrics(db: Db | null): Metrics {
   collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   const runners = new Set<{ readonly running: number }>();
 
-  const http = new Histogram({
-    name: 'http_request_duration_seconds',
-    help: 'HTTP requests by method, route pattern and status: time until the response (its headers) was ready',
-    labelNames: ['method', 'route', 'status'] as const,
-    buckets: HTTP_BUCKETS,
-    registers,
-  });
+  const http = new RequestHistogram(
+    'http_request_duration_seconds',
+    'HTTP requests by method, route pattern and status: time until the response (its headers) was ready',
+    HTTP_BUCKETS,
+  );
+  registry.registerMetric(http as unknown as Parameters<Registry['registerMetric']>[0]);
   const tasksTotal = new Counter({
     name: 'aigc_tasks_total',
     help: 'Generation tasks run by this process, by type, provider and outcome',
@@ -158,7 +158,7 @@ export function createMetrics(db: Db | null): Metrics {
     contentType: registry.contentType,
     text: () => registry.metrics(),
     httpRequest(method, route, status, seconds) {
-      http.observe({ method, route, status: String(status) }, seconds);
+      http.observe(method, route, status, seconds);
     },
     taskFinished(type, provider, outcome, seconds) {
       tasksTotal.inc({ type, provider, outcome });

@@ -26,7 +26,7 @@ if (!existsSync(seed) || !existsSync(bare)) {
 process.env.PGLITE_SEED = seed;
 process.env.AIGC_TEST_BARE_PGSEED = bare;
 
-// Parallel workers (`bun test --parallel`, see package.json) run at the same time on one machine. Each gets:
+// Parallel workers (`bun test --parallel`, see scripts/test.ts) run at the same time on one machine. Each gets:
 // - a temp dir of its own (TMPDIR), so that a test counting what it leaves in the temp dir does not see another
 //   worker's files;
 // - under TEST_DATABASE_URL, a scratch database of its own on that server: each worker opens its own test env

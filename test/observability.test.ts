@@ -341,10 +341,11 @@ describe('/metrics', () => {
     ours.registerMetric(fast as never);
     const theirs = new Registry();
     const reference = new Histogram({ name, help, labelNames: ['method', 'route', 'status'], buckets: HTTP_BUCKETS, registers: [theirs] });
-    // on a bound, between bounds, past the last one; label sets in the order they first appear
+    // on a bound, between bounds, past the last one; label sets interleaved (listed in the order they first appear)
     const seen: [string, string, number, number][] = [
       ['GET', '/api/v1/generation/:taskId', 200, 0.003],
       ['GET', '/api/v1/generation/:taskId', 200, 0.005],
+      ['POST', '/api/v1/generation', 200, 0.04],
       ['GET', '/api/v1/generation/:taskId', 401, 31],
       ['GET', '/api/v1/generation/:taskId', 200, 0.7],
       ['POST', '/api/v1/user/favorite_list/batch', 200, 0.25],

@@ -43,9 +43,35 @@ const [{ loggerFor }, { StartupError }, { startServer }] = await Promise.all([
 ]);
 // LOG_FORMAT and LOG_LEVEL; the configuration's secrets are redacted from every line
 const log = loggerFor(config);
-let server;
+/** A stop that has not finished by then (a database call that never returns, say) ends the process anyway. */
+const STOP_TIMEOUT_MS = 25_000;
+// The handlers are in place before start-up begins: the workers start after the server listens, and a signal in
+// between (an orchestrator that stops a container as soon as it answers /healthz) would otherwise end the process by
+// the default action, without the drain and the database close. A signal during start-up stops once it has finished.
+let stop: (() => Promise<void>) | undefined;
+let signalled = false;
+const stopNow = (stop: () => Promise<void>) =>
+  stop().then(
+    () => process.exit(0),
+    (e) => {
+      log.error('error while stopping', e);
+      process.exit(1);
+    },
+  );
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (signalled) return;
+    signalled = true;
+    setTimeout(() => {
+      log.error(`stopping took longer than ${STOP_TIMEOUT_MS / 1000} s; exiting now`);
+      process.exit(1);
+    }, STOP_TIMEOUT_MS).unref();
+    if (stop) stopNow(stop);
+    else log.info(`${signal} during start-up: stopping once started`);
+  });
+}
 try {
-  server = await startServer(config, log);
+  ({ stop } = await startServer(config, log));
 } catch (e) {
   if (e instanceof StartupError) {
     console.error(`start-up error: ${e.message}`);
@@ -53,21 +79,4 @@ try {
   }
   throw e;
 }
-const { stop } = server;
-/** A stop that has not finished by then (a database call that never returns, say) ends the process anyway. */
-const STOP_TIMEOUT_MS = 25_000;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    setTimeout(() => {
-      log.error(`stopping took longer than ${STOP_TIMEOUT_MS / 1000} s; exiting now`);
-      process.exit(1);
-    }, STOP_TIMEOUT_MS).unref();
-    stop().then(
-      () => process.exit(0),
-      (e) => {
-        log.error('error while stopping', e);
-        process.exit(1);
-      },
-    );
-  });
-}
+if (signalled) stopNow(stop);

@@ -1,7 +1,8 @@
 import { describe, expect, test, setDefaultTimeout } from 'bun:test';
-import { statSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, statSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { adminSocketPath } from '../src/cli/admin';
 import { ConfigError, loadConfig } from '../src/config';
 import type { Database } from '../src/db/client';
 import { migrate } from '../src/db/migrate';
@@ -10,7 +11,7 @@ import { renderMigrationsModule } from '../scripts/embed-migrations';
 import { silentLogger } from '../src/logger';
 import { testEnv } from './support/env';
 import { call } from './support/http';
-import { runCli, spawnServer } from './support/server-process';
+import { ROOT, runCli, spawnServer } from './support/server-process';
 
 // real hashing, SMTP and generation on 2 cores; Bun 1.4 ignores bunfig's [test] timeout, so it is set per file
 setDefaultTimeout(60_000);
@@ -242,6 +243,27 @@ describe('embedded PGlite seed', () => {
     expect(readdirSync(dir).sort()).toEqual(['pg']);
   }, 120_000);
 });
+
+test('SIGTERM during start-up (before it listens, or while its workers start): a clean stop once started, exit 0', async () => {
+  // the handler used to be installed only once start-up had finished, and the workers start after listening: a
+  // signal in between ended the process by the default action (exit 143), without the drain and the database close
+  const dir = mkdtempSync(join(tmpdir(), 'aigc-stop-'));
+  // the embedded database, whose admin socket marks the start-up's beginning
+  const env = { ...process.env, DATABASE_URL: '', DATA_DIR: dir, WORKERS: '2', PORT: '0', HOST: '127.0.0.1' } as Record<string, string>;
+  const proc = Bun.spawn([process.execPath, 'src/index.ts'], { cwd: ROOT, env, stdout: 'pipe', stderr: 'pipe' });
+  const output = Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]).then((t) => t.join(''));
+  // the admin socket is the first thing start-up makes; the database opens after it, the server listens later still
+  const socket = adminSocketPath(dir);
+  const deadline = Date.now() + 60_000;
+  while (!existsSync(socket) && proc.exitCode === null && Date.now() < deadline) await Bun.sleep(2);
+  proc.kill('SIGTERM');
+  const code = await proc.exited;
+  const out = await output;
+  expect(code, out).toBe(0);
+  expect(out).toContain('SIGTERM during start-up');
+  expect(out).toContain('listening on');
+  expect(out).toContain('stopped');
+}, 120_000);
 
 test('SIGTERM: stops accepting, finishes the in-flight request, closes the database, exits 0', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'aigc-stop-'));

@@ -1,14 +1,12 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite, PgliteDatabase } from 'drizzle-orm/pglite';
 import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import * as schema from './schema';
-import { loadPgliteAssets } from './pglite-assets';
-import { unpackDataDir } from './seed';
+import { PgliteRemote } from './pglite-remote';
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 /** what a transaction callback receives; it offers the same query API as Db */
@@ -35,9 +33,6 @@ export interface Database {
   withLock<T>(key: number, fn: () => Promise<T>): Promise<T | null>;
   close(): Promise<void>;
 }
-
-/** postgresql.conf lines for the embedded database (idle RSS about 120 MB lower than the defaults). */
-export const PGLITE_CONF = ['shared_buffers = 16MB', 'wal_buffers = 1MB', 'work_mem = 4MB', 'maintenance_work_mem = 16MB'];
 
 export type DatabaseTarget =
   | { kind: 'postgres'; url: string; max?: number }
@@ -87,29 +82,18 @@ export async function openDatabase(target: DatabaseTarget): Promise<Database> {
       close: () => client.end({ timeout: 5 }),
     };
   }
-  // the WASM compiles on JSC's compiler threads while this thread unpacks the seed; the no-op handler keeps a rejection
-  // from being unhandled when a failed unpack throws before the await below
-  const assetsLoading = loadPgliteAssets();
-  assetsLoading.catch(() => {});
-  let fresh = !target.dataDir || !existsSync(join(target.dataDir, 'PG_VERSION'));
-  // a data dir on disk is unpacked natively (faster); in memory, PGlite loads the seed itself
-  if (fresh && target.seed && target.dataDir && (await unpackDataDir(target.seed, target.dataDir))) fresh = false;
-  const assets = await assetsLoading;
-  const pg = await PGlite.create({
-    ...(target.dataDir ? { dataDir: target.dataDir } : {}),
-    ...(fresh && target.seed ? { loadDataDir: target.seed } : {}),
-    // PGlite serves one process: PostgreSQL's server-sized defaults (128 MB shared buffers) only cost memory
-    postgresqlconf: PGLITE_CONF,
-    ...assets,
-  });
-  const db = drizzlePglite(pg, { schema }) as unknown as Db;
+  // PGlite runs on a thread of its own (src/db/pglite-worker.ts): the seed is unpacked and the WASM compiled there
+  const pg = await PgliteRemote.open({ dataDir: target.dataDir, seed: target.seed });
+  // drizzle's PGlite driver uses query and transaction only, which the remote offers
+  const db = drizzlePglite(pg as unknown as PGlite, { schema }) as unknown as Db;
   return {
     db,
     kind: 'pglite',
     ping: async () => {
       await db.execute(sql`select 1`);
     },
-    // one process, one session: the LISTEN cannot be lost
+    // one process, one session: the LISTEN cannot be lost; a NOTIFY reaches this thread before the result of the
+    // statement that sent it
     listen: async (channel, onNotify, onListen) => {
       const unlisten = await pg.listen(channel, onNotify);
       onListen?.();

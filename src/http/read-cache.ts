@@ -1,6 +1,6 @@
 // Hot reads kept in memory (issue 15): which sessions are alive, the rows of the tasks being polled, and each user's
 // history rows. A client polls its task every 2 s with the same token; without this every poll is a database round
-// trip (on the embedded default a query on the HTTP thread), so the poll could never come near what the runtime
+// trip (on the embedded default a message to the database's thread and a query there), so the poll could never come near what the runtime
 // itself can serve.
 //
 // Exactness comes from the database, not from a timer: triggers (drizzle/0009_cache_notify.sql) send
@@ -74,8 +74,8 @@ export class ReadCache {
 
   /**
    * LISTENs and starts the heartbeat; the cache serves once its first heartbeat comes back. The embedded database
-   * needs none: it lives in this process, its notifications are handed over as each statement completes, and there
-   * is no connection to lose (a heartbeat would only be a commit on the HTTP thread twice a second).
+   * needs none: it lives in this process, a statement's notifications reach this thread before its result does
+   * (src/db/pglite-worker.ts), and there is no connection to lose (a heartbeat would only be a commit twice a second).
    */
   async start() {
     this.unlisten = await this.database.listen(CACHE_CHANNEL, (p) => this.onNotify(p), () => this.onListen());

@@ -1,6 +1,7 @@
 // The event-loop watchdog's thread (see ./watchdog.ts). It runs beside the HTTP thread and ends the process when that
-// thread has not sent a heartbeat for `timeoutMs`: a call that never returns on the HTTP thread (the embedded
-// database's WASM backend spinning, say) would otherwise leave a process that answers nothing and ignores SIGTERM.
+// thread has not sent a heartbeat for `timeoutMs`: a call that never returns on the HTTP thread (a runaway loop, say)
+// would otherwise leave a process that answers nothing and ignores SIGTERM. (A stuck embedded database is another
+// thread's: the database probe reports it, createDbProbe in src/ops/watchdog.ts.)
 declare const self: Worker;
 
 let timeoutMs = 30_000;

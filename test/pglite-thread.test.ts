@@ -1,0 +1,113 @@
+// The embedded database runs on a thread of its own (src/db/pglite-worker.ts), reached by messages
+// (src/db/pglite-remote.ts). What the rest of the code relies on from PGlite must survive the hop: PostgreSQL's error
+// fields, transactions that commit or roll back as a whole, a NOTIFY heard before the statement that sent it
+// returns, the types drizzle reads as text; and the HTTP thread must stay free while a statement runs.
+import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
+import { sql } from 'drizzle-orm';
+import { type Database, openDatabase, rowsOf } from '../src/db/client';
+import { pgliteSeed } from './support/env';
+
+let database: Database;
+beforeAll(async () => {
+  database = await openDatabase({ kind: 'pglite', seed: pgliteSeed() });
+  await database.db.execute(sql`create table thread_t (id int primary key, at timestamptz not null default now())`);
+});
+afterAll(() => database?.close());
+
+describe('the embedded database on its own thread', () => {
+  test('a long statement does not hold up this thread: timers keep firing while it runs', async () => {
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 10);
+    const started = performance.now();
+    await database.db.execute(sql`select pg_sleep(0.4)`);
+    clearInterval(timer);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(390);
+    // in-process, PGlite's WASM blocked this thread for the whole 400 ms: no tick at all
+    expect(ticks).toBeGreaterThanOrEqual(15);
+  });
+
+  test("PostgreSQL's error fields arrive: code, constraint, detail; a syntax error's position", async () => {
+    await database.db.execute(sql`insert into thread_t (id) values (1)`);
+    const dup = await database.db.execute(sql`insert into thread_t (id) values (1)`).then(() => null, (e) => e);
+    expect(dup).toBeInstanceOf(Error);
+    const pg = (dup.cause ?? dup) as Record<string, unknown>;
+    expect(pg.code).toBe('23505');
+    expect(pg.constraint).toBe('thread_t_pkey');
+    expect(String(pg.detail)).toContain('(id)=(1)');
+    const syntax = await database.db.execute(sql.raw('selec 1')).then(() => null, (e) => e);
+    const pgs = (syntax.cause ?? syntax) as Record<string, unknown>;
+    expect(pgs.code).toBe('42601');
+    expect(pgs.position).toBe('1');
+  });
+
+  test('a transaction whose callback throws leaves nothing; one that returns is committed', async () => {
+    const boom = new Error('boom');
+    const outcome = await database.db
+      .transaction(async (tx) => {
+        await tx.execute(sql`insert into thread_t (id) values (10)`);
+        await tx.execute(sql`insert into thread_t (id) values (11)`);
+        throw boom;
+      })
+      .then(() => null, (e) => e);
+    expect(outcome).toBe(boom);
+    const kept = await database.db.transaction(async (tx) => {
+      await tx.execute(sql`insert into thread_t (id) values (12)`);
+      return rowsOf<{ n: number }>(await tx.execute(sql`select count(*)::int as n from thread_t where id >= 10`))[0].n;
+    });
+    expect(kept).toBe(1);
+    const ids = rowsOf<{ id: number }>(await database.db.execute(sql`select id from thread_t where id >= 10 order by id`));
+    expect(ids.map((r) => r.id)).toEqual([12]);
+  });
+
+  test('statements from other callers wait while a transaction is open, then see its committed rows', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const tx = database.db.transaction(async (t) => {
+      await t.execute(sql`insert into thread_t (id) values (20)`);
+      await held;
+    });
+    await Bun.sleep(20);
+    let seen = null as number | null;
+    const other = database.db.execute(sql`select count(*)::int as n from thread_t where id = 20`).then((r) => (seen = rowsOf<{ n: number }>(r)[0].n));
+    await Bun.sleep(50);
+    expect(seen).toBeNull(); // one session: it waits for the transaction
+    release();
+    await tx;
+    await other;
+    expect(seen).toBe(1);
+  });
+
+  test('a NOTIFY reaches the listener before the statement that sent it returns', async () => {
+    const heard: string[] = [];
+    const unlisten = await database.listen('thread_c', (p) => heard.push(p));
+    await database.db.execute(sql`select pg_notify('thread_c', 'one')`);
+    expect(heard).toEqual(['one']);
+    await database.db.transaction(async (tx) => {
+      await tx.execute(sql`select pg_notify('thread_c', 'two')`);
+    });
+    expect(heard).toEqual(['one', 'two']);
+    await unlisten();
+    await database.db.execute(sql`select pg_notify('thread_c', 'three')`);
+    expect(heard).toEqual(['one', 'two']);
+  });
+
+  test('timestamps come back as PostgreSQL wrote them (drizzle parses them itself); json, bytea and nulls intact', async () => {
+    const [row] = rowsOf<Record<string, unknown>>(
+      await database.db.execute(
+        sql`select '2026-12-03 10:00:00.123+00'::timestamptz as at, '{"a":[1,"x",null]}'::jsonb as j, '\\x00ff10'::bytea as b, null::text as n`,
+      ),
+    );
+    expect(row.at).toBe('2026-12-03 10:00:00.123+00');
+    expect(row.j).toEqual({ a: [1, 'x', null] });
+    expect([...(row.b as Uint8Array)]).toEqual([0, 255, 16]);
+    expect(row.n).toBeNull();
+  });
+
+  test('after close every call fails with a clear error', async () => {
+    const other = await openDatabase({ kind: 'pglite', seed: pgliteSeed() });
+    await other.ping();
+    await other.close();
+    const e = await other.ping().then(() => null, (e) => e);
+    expect(String((e.cause ?? e).message)).toBe('the embedded database is closed');
+  });
+});

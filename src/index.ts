@@ -50,8 +50,8 @@ const STOP_TIMEOUT_MS = 25_000;
 // the default action, without the drain and the database close. A signal during start-up stops once it has finished.
 let stop: (() => Promise<void>) | undefined;
 let signalled = false;
-const stopNow = (stop: () => Promise<void>) =>
-  stop().then(
+const stopNow = (stopServer: () => Promise<void>) =>
+  stopServer().then(
     () => process.exit(0),
     (e) => {
       log.error('error while stopping', e);

@@ -35,7 +35,7 @@ export interface Manifest {
   jwt_secret: boolean;
 }
 
-/** The PGlite instance behind an embedded Database (drizzle keeps its client as `$client`); null for PostgreSQL. */
+/** The handle on the PGlite behind an embedded Database (drizzle keeps its client as `$client`); null for PostgreSQL. */
 export function pgliteOf(database: Database): PgliteRemote | null {
   if (database.kind !== 'pglite') return null;
   return (database.db as unknown as { $client: PgliteRemote }).$client;

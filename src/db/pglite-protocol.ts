@@ -21,7 +21,6 @@ export type PgliteRequest =
   /** dataDir absent: in memory. seed: a gzipped tar of a data dir, loaded when dataDir holds no database yet */
   | { t: 'open'; id: number; dataDir?: string; seed?: Blob | null }
   | QueryRequest
-  | { t: 'exec'; id: number; tx?: number; text: string }
   /** opens a transaction; its id is this request's id */
   | { t: 'begin'; id: number }
   /** COMMIT (or ROLLBACK) the transaction `tx`; answered once it is done */

@@ -1,6 +1,6 @@
 // The HTTP thread's handle on the embedded database, which runs on a thread of its own (src/db/pglite-worker.ts; why:
 // see there). It offers the part of PGlite's client that drizzle's PGlite driver and src/db/client.ts use — query,
-// exec, transaction, listen — and sends each call to that thread as a message (src/db/pglite-protocol.ts).
+// transaction, listen — and sends each call to that thread as a message (src/db/pglite-protocol.ts).
 import type { Results, Row } from '@electric-sql/pglite';
 import { deserializeError, type PgliteReply, type PgliteRequest } from './pglite-protocol';
 
@@ -11,12 +11,9 @@ export interface RemoteQueryOptions {
   parsers?: Record<number, Parser>;
 }
 
-/** What drizzle's transaction callback receives (PGlite's Transaction, the part drizzle uses). */
+/** What drizzle's transaction callback receives (PGlite's Transaction, the part drizzle uses: its rollback() only throws). */
 export interface RemoteTransaction {
   query<T = Row>(text: string, params?: unknown[], options?: RemoteQueryOptions): Promise<Results<T>>;
-  exec(text: string): Promise<Results[]>;
-  rollback(): Promise<void>;
-  readonly closed: boolean;
 }
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: unknown) => void };
@@ -104,43 +101,25 @@ export class PgliteRemote {
     return this.run<T>(undefined, text, params, options);
   }
 
-  exec(text: string): Promise<Results[]> {
-    return this.call({ t: 'exec', text });
-  }
-
   /** PGlite's transaction: BEGIN, `fn` with a handle for its statements, then COMMIT — or ROLLBACK when fn throws. */
   async transaction<T>(fn: (tx: RemoteTransaction) => Promise<T>): Promise<T> {
     const id = await this.call<number>({ t: 'begin' });
     let closed = false;
-    const check = () => {
-      if (closed) throw new Error('Transaction is closed');
+    const end = (commit: boolean) => {
+      closed = true;
+      return this.call({ t: 'end', tx: id, commit });
     };
     const handle: RemoteTransaction = {
-      query: (text, params, options) => (check(), this.run(id, text, params, options)),
-      exec: (text) => (check(), this.call({ t: 'exec', tx: id, text })),
-      rollback: async () => {
-        check();
-        closed = true;
-        await this.call({ t: 'end', tx: id, commit: false });
-      },
-      get closed() {
-        return closed;
-      },
+      query: (text, params, options) => (closed ? Promise.reject(new Error('Transaction is closed')) : this.run(id, text, params, options)),
     };
     let result: T;
     try {
       result = await fn(handle);
     } catch (e) {
-      if (!closed) {
-        closed = true;
-        await this.call({ t: 'end', tx: id, commit: false }).catch(() => {});
-      }
-      throw e;
+      await end(false).catch(() => {});
+      throw e; // the callback's error, not the rollback's
     }
-    if (!closed) {
-      closed = true;
-      await this.call({ t: 'end', tx: id, commit: true });
-    }
+    await end(true);
     return result;
   }
 

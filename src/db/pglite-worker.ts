@@ -23,10 +23,11 @@ const listeners = new Map<number, () => Promise<void>>();
 
 const post = (m: PgliteReply, transfer?: ArrayBuffer[]) => self.postMessage(m, transfer ?? []);
 
+const asText = (v: string) => v;
 /** PGlite's query options for a request: the types left as text (the caller parses them) and the row shape */
 function optionsOf(r: QueryRequest) {
   const parsers: Record<number, (v: string) => string> = {};
-  for (const oid of r.raw) parsers[oid] = (v) => v;
+  for (const oid of r.raw) parsers[oid] = asText;
   return { rowMode: r.rowMode, parsers };
 }
 
@@ -55,11 +56,6 @@ async function handle(m: PgliteRequest): Promise<{ result?: unknown; transfer?: 
       const on = m.tx === undefined ? db : transactions.get(m.tx)?.tx;
       if (!on) throw new Error('Transaction is closed');
       return { result: await on.query(m.text, m.params, optionsOf(m)) };
-    }
-    case 'exec': {
-      const on = m.tx === undefined ? db : transactions.get(m.tx)?.tx;
-      if (!on) throw new Error('Transaction is closed');
-      return { result: await on.exec(m.text) };
     }
     case 'begin': {
       // answers once BEGIN has run; the transaction stays open until an `end` for it arrives

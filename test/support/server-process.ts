@@ -31,10 +31,20 @@ export interface SpawnServerOptions {
   timeoutMs?: number;
 }
 
+/**
+ * The environment of a child server or CLI: the test's own, plus the test runner's JIT setting (scripts/test.ts turns
+ * FTL off) when the test built a minimal environment without it, so that every process the suite starts runs alike.
+ */
+function childEnv(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = {};
+  const jit = process.env.BUN_JSC_useFTLJIT;
+  for (const [k, v] of Object.entries(jit === undefined ? env : { BUN_JSC_useFTLJIT: jit, ...env })) if (v !== undefined) out[k] = v;
+  return out;
+}
+
 /** Starts the server and resolves once `ready` answers 200; throws (with its output) when it exits or times out. */
 export async function spawnServer(o: SpawnServerOptions): Promise<ServerProcess> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries({ ...o.env, PORT: '0', HOST: '127.0.0.1' })) if (v !== undefined) env[k] = v;
+  const env = childEnv({ ...o.env, PORT: '0', HOST: '127.0.0.1' });
   const proc = Bun.spawn([process.execPath, 'src/index.ts'], { cwd: ROOT, env, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' });
   let text = '';
   let onText = () => {};
@@ -81,7 +91,7 @@ export async function spawnServer(o: SpawnServerOptions): Promise<ServerProcess>
 
 /** Runs `bun src/index.ts …args` to its exit: a CLI subcommand, or a start-up that must fail. */
 export async function runCli(args: string[], env: Record<string, string | undefined>) {
-  const proc = Bun.spawn([process.execPath, 'src/index.ts', ...args], { cwd: ROOT, env: env as Record<string, string>, stdout: 'pipe', stderr: 'pipe' });
+  const proc = Bun.spawn([process.execPath, 'src/index.ts', ...args], { cwd: ROOT, env: childEnv(env), stdout: 'pipe', stderr: 'pipe' });
   const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
   return { code, out, err };
 }

@@ -28,11 +28,12 @@ function tempDir(): string | undefined {
   try {
     const fs = statfsSync('/dev/shm');
     if (fs.type !== TMPFS_MAGIC || fs.bavail * fs.bsize < TMPFS_FREE_NEEDED) return undefined;
-    const dir = `/dev/shm/aigc-test-${process.getuid?.() ?? 0}`;
+    const uid = process.getuid!(); // Linux, checked above
+    const dir = `/dev/shm/aigc-test-${uid}`;
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const st = lstatSync(dir);
     // a directory of this user's only (not a link another user left there)
-    return st.isDirectory() && st.uid === process.getuid?.() && (st.mode & 0o077) === 0 ? dir : undefined;
+    return st.isDirectory() && st.uid === uid && (st.mode & 0o077) === 0 ? dir : undefined;
   } catch {
     return undefined;
   }

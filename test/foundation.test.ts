@@ -273,12 +273,14 @@ test('SIGTERM during start-up (before it listens, or while its workers start): a
 async function heldRequest(base: string, path: string, body: string) {
   const { hostname, port } = new URL(base);
   let text = '';
+  // one decoder for the whole answer: its Chinese message may be split between two chunks
+  const decoder = new TextDecoder();
   let closed!: () => void;
   const ended = new Promise<void>((resolve) => (closed = resolve));
   const socket = await Bun.connect({
     hostname,
     port: Number(port),
-    socket: { data: (_s, chunk) => void (text += new TextDecoder().decode(chunk)), close: () => closed(), error: () => closed() },
+    socket: { data: (_s, chunk) => void (text += decoder.decode(chunk, { stream: true })), close: () => closed(), error: () => closed() },
   });
   const head = `POST ${path} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`;
   socket.write(head + body.slice(0, 5));
@@ -299,6 +301,7 @@ async function heldRequest(base: string, path: string, body: string) {
     /** the answer's status line and JSON body, once the server has closed the connection */
     async answer() {
       await ended;
+      text += decoder.decode();
       const at = text.indexOf('\r\n\r\n');
       if (at < 0) throw new Error(`the server closed the connection without answering (received ${JSON.stringify(text)})`);
       return { status: text.slice(0, text.indexOf('\r\n')), body: JSON.parse(text.slice(at + 4)) as unknown };

@@ -95,9 +95,9 @@ export async function startServer(config: Config, log: Logger) {
     `listening on http://${config.host}:${server.port} (role: ${config.role}, database: ${database.kind}, storage: ${storage.kind}, mail: ${mailer.kind}, workers: ${config.role === 'api' ? 0 : config.workers}) ` +
       `ready in ${Math.round(performance.now() - started)} ms`,
   );
-  // The workers start once the server answers, so that their start-up (the engine's code and wasm) does not compete
-  // with the database's for the 2 cores before readiness. Tasks created meanwhile wait in the queue; start() looks
-  // for them.
+  // The runner starts once the server answers, so that its start-up does not compete with the database's for the 2
+  // cores before readiness (the local provider's worker threads start later still, with the first task that needs
+  // one). Tasks created meanwhile wait in the queue; start() looks for them.
   await pool.start();
   const stopWatchdog = config.watchdogMs > 0 ? startWatchdog(config.watchdogMs) : () => {};
   // the stall check also runs without /readyz traffic, so that a stuck database is logged

@@ -1,6 +1,8 @@
 // The `local` provider: the built-in procedural engine (src/engine/local) in Bun Workers, one task per worker.
-// It serves every task type offline, inside the single binary. A worker that crashes fails only its task and
-// is replaced; an abort (cancel, timeout, stop) terminates the worker at once and starts a fresh one.
+// It serves every task type offline, inside the single binary. A worker starts when a task first needs it (its
+// start, about 40 ms of CPU, is not paid by an instance whose tasks all go to remote providers, nor again by every
+// runner a test creates) and then stays for the next tasks. A worker that crashes fails only its task; an abort
+// (cancel, timeout, stop) terminates it at once. Either way the next task starts a fresh one.
 import type { WorkerPriority } from '../config';
 import type { JobRequest, WorkerMessage } from '../engine/protocol';
 import { TASK_TYPES } from '../tasks';
@@ -21,7 +23,8 @@ function defaultWorkerUrl(): string {
 }
 
 interface Slot {
-  worker: Worker;
+  /** none until a task needs one, and again after a crash or an abort */
+  worker: Worker | undefined;
   busy: boolean;
   /** the running job's callbacks */
   onMessage: ((m: WorkerMessage) => void) | null;
@@ -31,56 +34,56 @@ interface Slot {
 export function createLocalProvider(o: LocalProviderOptions): GenerationProvider {
   const url = o.workerUrl ?? defaultWorkerUrl();
   const slots: Slot[] = [];
-  let stopped = false;
 
-  const spawn = (slot: Slot) => {
+  /** the slot's worker, started now if it has none */
+  const workerOf = (slot: Slot): Worker => {
+    if (slot.worker) return slot.worker;
     const worker = new Worker(url);
     slot.worker = worker;
     worker.onmessage = (ev: MessageEvent<WorkerMessage>) => {
       if (slot.worker === worker) slot.onMessage?.(ev.data);
     };
     const died = (why: string) => {
-      if (slot.worker !== worker) return; // already replaced
+      if (slot.worker !== worker) return; // already dropped
+      slot.worker = undefined;
       worker.terminate();
-      const onDeath = slot.onDeath;
-      if (!stopped) spawn(slot);
-      onDeath?.(why);
+      slot.onDeath?.(why);
     };
     worker.onerror = (ev) => {
       ev.preventDefault?.();
       died(`生成进程异常退出 / worker crashed: ${ev.message ?? 'error'}`);
     };
     worker.addEventListener('close', () => died('生成进程异常退出 / worker exited'));
+    return worker;
   };
 
-  const ensureSlots = () => {
-    while (slots.length < o.size) {
-      const slot: Slot = { worker: undefined as unknown as Worker, busy: false, onMessage: null, onDeath: null };
-      spawn(slot);
-      slots.push(slot);
-    }
+  /** a slot without a task: one whose worker is up first, else a new slot while there are fewer than `size` */
+  const freeSlot = (): Slot | undefined => {
+    let free: Slot | undefined;
+    for (const s of slots) if (!s.busy && (!free || (!free.worker && s.worker))) free = s;
+    if (free || slots.length >= o.size) return free;
+    free = { worker: undefined, busy: false, onMessage: null, onDeath: null };
+    slots.push(free);
+    return free;
   };
 
   return {
     name: 'local',
     types: TASK_TYPES,
     concurrency: o.size,
-    async start() {
-      stopped = false;
-      ensureSlots();
-    },
+    async start() {},
     async stop() {
-      stopped = true;
       for (const s of slots) {
         s.onDeath = null;
         s.onMessage = null;
-        s.worker.terminate();
+        const worker = s.worker;
+        s.worker = undefined;
+        worker?.terminate();
       }
       slots.length = 0;
     },
     run(job: ProviderJob, ctx: ProviderContext): Promise<ProviderOutput> {
-      ensureSlots();
-      const slot = slots.find((s) => !s.busy);
+      const slot = freeSlot();
       if (!slot) return Promise.reject(new Error('local provider: no free worker'));
       slot.busy = true;
       return new Promise<ProviderOutput>((resolve, reject) => {
@@ -92,14 +95,17 @@ export function createLocalProvider(o: LocalProviderOptions): GenerationProvider
         };
         const onAbort = () => {
           done();
-          // the work is dropped with the thread; a fresh worker takes the next task
+          // the work is dropped with the thread; the next task starts a fresh worker
           const worker = slot.worker;
-          slot.worker = undefined as unknown as Worker;
-          worker.terminate();
-          if (!stopped) spawn(slot);
+          slot.worker = undefined;
+          worker?.terminate();
           reject(ctx.signal.reason);
         };
-        if (ctx.signal.aborted) return onAbort();
+        if (ctx.signal.aborted) {
+          // nothing was sent yet: the worker (if one is up) stays for the next task
+          done();
+          return reject(ctx.signal.reason);
+        }
         ctx.signal.addEventListener('abort', onAbort, { once: true });
         slot.onDeath = (why) => {
           done();
@@ -121,7 +127,7 @@ export function createLocalProvider(o: LocalProviderOptions): GenerationProvider
           sampleFrames: job.sampleFrames ?? 0,
           priority: o.priority ?? 'normal',
         };
-        slot.worker.postMessage(request, request.references.map((b) => b.buffer as ArrayBuffer));
+        workerOf(slot).postMessage(request, request.references.map((b) => b.buffer as ArrayBuffer));
       });
     },
   };

@@ -401,6 +401,37 @@ describe('video encoding on a second thread', () => {
     expect(await until(() => [...workerThreads()].every((t) => before.has(t)), 5000)).toBe(true);
   });
 
+  test.skipIf(!hasProc)('worker threads start with the first tasks that need them, then stay for the next ones', async () => {
+    const before = workerThreads();
+    const fresh = () => [...workerThreads()].filter((t) => !before.has(t));
+    const provider = createLocalProvider({ size: 2 });
+    await provider.start!();
+    try {
+      // a runner whose tasks all go elsewhere never starts one
+      await Bun.sleep(100);
+      expect(fresh()).toEqual([]);
+      const ctx = { signal: new AbortController().signal, resume: null, saveJob: async () => {}, progress: () => {}, log: recordingLogger().log };
+      const job = (n: number) => ({ taskId: `t-lazy-${n}`, type: 't2i' as const, prompt: `lazy ${n}`, parameters: { width: 32, height: 32 }, references: [], visibleLabel: false, sampleFrames: 0 });
+      const png = (out: { bytes: Uint8Array }) => [...out.bytes.subarray(0, 8)];
+      expect(png(await provider.run(job(1), ctx))).toEqual(PNG_SIG);
+      const first = fresh();
+      expect(first.length).toBe(1);
+      // one task at a time: the same thread again
+      expect(png(await provider.run(job(2), ctx))).toEqual(PNG_SIG);
+      expect(fresh()).toEqual(first);
+      // two at once: a second thread, no more than `size`
+      const both = await Promise.all([provider.run(job(3), ctx), provider.run(job(4), ctx)]);
+      expect(both.map(png)).toEqual([PNG_SIG, PNG_SIG]);
+      expect(fresh().length).toBe(2);
+      expect(fresh()).toContain(first[0]);
+      await expect(provider.run(job(5), ctx).then(() => provider.run(job(6), ctx))).resolves.toBeDefined();
+      expect(fresh().length).toBe(2);
+    } finally {
+      await provider.stop!();
+    }
+    expect(await until(() => fresh().length === 0, 5000)).toBe(true);
+  });
+
   test.skipIf(!hasProc)('a canceled video task leaves no thread behind (the encoder thread ends with its worker)', async () => {
     const before = workerThreads();
     const provider = createLocalProvider({ size: 1 });
@@ -418,8 +449,9 @@ describe('video encoding on a second thread', () => {
       expect(during.length).toBe(2);
       ac.abort(new Error('canceled'));
       await expect(running).rejects.toThrow('canceled');
-      // both threads end (the pool starts one fresh generation worker in their place)
+      // both threads end; no fresh worker starts before a task needs one
       expect(await until(() => during.every((t) => !workerThreads().has(t)), 5000)).toBe(true);
+      expect([...workerThreads()].filter((t) => !before.has(t))).toEqual([]);
     } finally {
       await provider.stop!();
     }

@@ -110,10 +110,11 @@ describe('embedded database: migrate, backup while serving, restore', () => {
   let uploadUrl = '';
 
   test('migrate on a fresh data dir applies every migration; again: nothing to apply', async () => {
-    // from a data dir as initdb leaves it (test/support/preload.ts), so that every migration itself runs here
+    // from a data dir as initdb leaves it (test/support/preload.ts), so that every migration itself runs here; from
+    // source, because the binary always starts from the migrated data dir built into it
     const unmigrated = envFor(a, { PGLITE_SEED: process.env.AIGC_TEST_BARE_PGSEED! });
     expect(existsSync(unmigrated.PGLITE_SEED)).toBe(true);
-    const first = await cli(['migrate'], unmigrated);
+    const first = await cli(['migrate'], unmigrated, { fromSource: true });
     expect(first.err).toBe('');
     expect(first.code).toBe(0);
     expect(first.out).toContain(`applied ${migrations.length} migration(s)`);

@@ -10,6 +10,7 @@ import { migrations } from '../src/db/migrations.gen';
 import { renderMigrationsModule } from '../scripts/embed-migrations';
 import { silentLogger } from '../src/logger';
 import { testEnv } from './support/env';
+import { testBinary } from './support/binary';
 import { call } from './support/http';
 import { ROOT, runCli, spawnServer } from './support/server-process';
 
@@ -250,7 +251,7 @@ test('SIGTERM during start-up (before it listens, or while its workers start): a
   const dir = mkdtempSync(join(tmpdir(), 'aigc-stop-'));
   // the embedded database, whose admin socket marks the start-up's beginning
   const env = { ...process.env, DATABASE_URL: '', DATA_DIR: dir, WORKERS: '2', PORT: '0', HOST: '127.0.0.1' } as Record<string, string>;
-  const proc = Bun.spawn([process.execPath, 'src/index.ts'], { cwd: ROOT, env, stdout: 'pipe', stderr: 'pipe' });
+  const proc = Bun.spawn([await testBinary()], { cwd: ROOT, env, stdout: 'pipe', stderr: 'pipe' });
   const output = Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text()]).then((t) => t.join(''));
   // the admin socket is the first thing start-up makes; the database opens after it, the server listens later still
   const socket = adminSocketPath(dir);

@@ -1,6 +1,6 @@
 // Several instances of the same build on one PostgreSQL database and one S3 bucket (issue 12): two `ROLE=api`
-// processes (A, B) and one `ROLE=worker` process (W), each `bun src/index.ts` with its own PORT and DATA_DIR, with
-// STORAGE=s3 on an S3 server started here (s3rver) and SMTP_URL to an SMTP server started here.
+// processes (A, B) and one `ROLE=worker` process (W), each the compiled server (test/support/binary.ts) with its own
+// PORT and DATA_DIR, with STORAGE=s3 on an S3 server started here (s3rver) and SMTP_URL to an SMTP server started here.
 //
 // The database is a scratch database created for this file and dropped after it, on the PostgreSQL server of
 // TEST_DATABASE_URL when it is set, else on postgres://postgres@127.0.0.1:5432 (MULTI_INSTANCE_PG_ADMIN_URL

@@ -2,7 +2,7 @@
 // from memory is byte for byte the route's answer, and a change of a task or a session — made by the API of another
 // instance, by a runner, or by plain SQL — is visible to a poll on every instance within 100 ms.
 //
-// The two-instance part runs two `ROLE=api` processes (`bun src/index.ts`) on a scratch PostgreSQL database (see
+// The two-instance part runs two `ROLE=api` processes (the compiled server, test/support/binary.ts) on a scratch PostgreSQL database (see
 // test/support/pg.ts); changes that no API makes (progress, completion) are made with SQL, as a worker elsewhere
 // would make them, so that they can only reach the instances through the database's notifications.
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test';

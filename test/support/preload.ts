@@ -25,6 +25,8 @@ if (!existsSync(seed) || !existsSync(bare)) {
 }
 process.env.PGLITE_SEED = seed;
 process.env.AIGC_TEST_BARE_PGSEED = bare;
+// where the compiled server the process tests start is kept (test/support/binary.ts): shared by the run's workers
+process.env.AIGC_TEST_SHARED_TMP ??= tmpdir();
 
 // Parallel workers (`bun test --parallel`, see scripts/test.ts) run at the same time on one machine. Each gets:
 // - a temp dir of its own (TMPDIR), so that a test counting what it leaves in the temp dir does not see another

@@ -1,10 +1,12 @@
-// The real server as a child process (`bun src/index.ts`), for the tests whose subject is the process itself: start-up,
-// signals, kill -9, several instances, the CLI. It listens on PORT=0 — a port the kernel picks at bind time — and the
-// address is read from its "listening on http://…" line: choosing a free port beforehand (bind, close, hand the
-// number over) lost races to the other test processes running in parallel (EADDRINUSE at start-up).
+// The real server as a child process, for the tests whose subject is the process itself: start-up, signals, kill -9,
+// several instances, the CLI. It is the compiled binary built from the current source (test/support/binary.ts), what
+// teams deploy; `fromSource` runs `bun src/index.ts` instead. It listens on PORT=0 — a port the kernel picks at bind
+// time — and the address is read from its "listening on http://…" line: choosing a free port beforehand (bind, close,
+// hand the number over) lost races to the other test processes running in parallel (EADDRINUSE at start-up).
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Subprocess } from 'bun';
+import { testBinary } from './binary';
 
 export const ROOT = join(import.meta.dir, '../..');
 const LISTENING = /listening on (http:\/\/[^\s"]+)/;
@@ -29,7 +31,12 @@ export interface SpawnServerOptions {
   /** the path that must answer HTTP 200 before the server counts as started (default /healthz) */
   ready?: string;
   timeoutMs?: number;
+  /** `bun src/index.ts` instead of the compiled binary */
+  fromSource?: boolean;
 }
+
+/** The command that runs the server: the compiled binary, or the source. */
+const serverCommand = async (fromSource = false) => (fromSource ? [process.execPath, 'src/index.ts'] : [await testBinary()]);
 
 /**
  * The environment of a child server or CLI: the test's own, plus the test runner's JIT setting (scripts/test.ts turns
@@ -45,7 +52,7 @@ function childEnv(env: Record<string, string | undefined>): Record<string, strin
 /** Starts the server and resolves once `ready` answers 200; throws (with its output) when it exits or times out. */
 export async function spawnServer(o: SpawnServerOptions): Promise<ServerProcess> {
   const env = childEnv({ ...o.env, PORT: '0', HOST: '127.0.0.1' });
-  const proc = Bun.spawn([process.execPath, 'src/index.ts'], { cwd: ROOT, env, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' });
+  const proc = Bun.spawn(await serverCommand(o.fromSource), { cwd: ROOT, env, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe' });
   let text = '';
   let onText = () => {};
   const pump = async (stream: ReadableStream<Uint8Array>) => {
@@ -89,9 +96,9 @@ export async function spawnServer(o: SpawnServerOptions): Promise<ServerProcess>
   return { proc, base, output: () => text, stop: () => exit('SIGTERM'), kill9: () => exit('SIGKILL') };
 }
 
-/** Runs `bun src/index.ts …args` to its exit: a CLI subcommand, or a start-up that must fail. */
-export async function runCli(args: string[], env: Record<string, string | undefined>) {
-  const proc = Bun.spawn([process.execPath, 'src/index.ts', ...args], { cwd: ROOT, env: childEnv(env), stdout: 'pipe', stderr: 'pipe' });
+/** Runs the server's command line with `args` to its exit: a CLI subcommand, or a start-up that must fail. */
+export async function runCli(args: string[], env: Record<string, string | undefined>, o: { fromSource?: boolean } = {}) {
+  const proc = Bun.spawn([...(await serverCommand(o.fromSource)), ...args], { cwd: ROOT, env: childEnv(env), stdout: 'pipe', stderr: 'pipe' });
   const [code, out, err] = await Promise.all([proc.exited, new Response(proc.stdout).text(), new Response(proc.stderr).text()]);
   return { code, out, err };
 }

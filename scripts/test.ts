@@ -5,11 +5,15 @@
 // provider fake's delays, a retry — and with one worker per core that core sits idle meanwhile. Measured on
 // 2 cores, interleaved: 3 workers 72–76 s against 78–83 s for 2 on PGlite; 62–63 s against 75 s on PostgreSQL.
 //
-// JavaScriptCore's top tier (FTL) is left off in the test processes (BUN_JSC_useFTLJIT=0, unless already set): a test
-// run executes most code briefly, and FTL's compiles cost more CPU than they save there. Same code, same results —
-// the tiers are semantically equivalent; only the JIT's effort changes (the benchmark and the soak run the binary with
-// every tier). Measured on 2 cores, interleaved, PGlite: 55 / 62 s and 100 / 115 s of CPU without FTL against
-// 64–69 s and 119–129 s with it.
+// JavaScriptCore's top tiers are left off in the test processes, unless already set: FTL, the optimising JIT of
+// JavaScript (BUN_JSC_useFTLJIT=0), and OMG, the optimising compiler of WebAssembly (BUN_JSC_useOMGJIT=0; PGlite, the
+// embedded PostgreSQL, is 9 MB of it, then runs on the baseline tier BBQ). A test run executes most code briefly, and
+// these compiles cost more CPU than they save there. Same code, same results — the tiers are semantically
+// equivalent; only the JIT's effort changes (the compiled binary, which the process tests start, `bench/` and the soak
+// run with every tier: a compiled binary ignores BUN_JSC_* variables). Measured on 2 cores, interleaved, PGlite:
+// without FTL 55 / 62 s and 100 / 115 s of CPU against 64–69 s and 119–129 s with it; then without OMG as well
+// 51.0–53.9 s and 92–97 s of CPU against 56.3–56.5 s and 101.5–104 s (the baseline tiers alone, without DFG or BBQ
+// as well, were far slower: 84 s and 183 s).
 import { lstatSync, mkdirSync, statfsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -44,7 +48,7 @@ const tmp = tempDir();
 const proc = Bun.spawn([process.execPath, 'test', `--parallel=${workers}`, '--no-isolate', '--timings=test/timings.json', ...process.argv.slice(2)], {
   cwd: join(import.meta.dir, '..'),
   stdio: ['inherit', 'inherit', 'inherit'],
-  env: { BUN_JSC_useFTLJIT: '0', ...(tmp ? { TMPDIR: tmp } : {}), ...process.env },
+  env: { BUN_JSC_useFTLJIT: '0', BUN_JSC_useOMGJIT: '0', ...(tmp ? { TMPDIR: tmp } : {}), ...process.env },
 });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => proc.kill(signal));
 process.exit(await proc.exited);

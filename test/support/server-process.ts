@@ -39,13 +39,14 @@ export interface SpawnServerOptions {
 const serverCommand = async (fromSource = false) => (fromSource ? [process.execPath, 'src/index.ts'] : [await testBinary()]);
 
 /**
- * The environment of a child server or CLI: the test's own, plus the test runner's JIT setting (scripts/test.ts turns
- * FTL off) when the test built a minimal environment without it, so that every process the suite starts runs alike.
+ * The environment of a child server or CLI: the test's own, plus the test runner's JIT settings (BUN_JSC_*: scripts/test.ts
+ * turns the top tiers off) when the test built a minimal environment without them, so that every process started from
+ * source runs alike (the compiled binary ignores them).
  */
 function childEnv(env: Record<string, string | undefined>): Record<string, string> {
   const out: Record<string, string> = {};
-  const jit = process.env.BUN_JSC_useFTLJIT;
-  for (const [k, v] of Object.entries(jit === undefined ? env : { BUN_JSC_useFTLJIT: jit, ...env })) if (v !== undefined) out[k] = v;
+  for (const [k, v] of Object.entries(process.env)) if (k.startsWith('BUN_JSC_') && v !== undefined) out[k] = v;
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) out[k] = v;
   return out;
 }
 

@@ -8,9 +8,10 @@
 // is paid once per change of the source.
 //
 // The key is a hash of everything the binary is made from (src/, the build scripts, package.json, bun.lock, Bun's
-// version). The first process of a run to need it builds it, under a lock directory; the others wait for it. Binaries of
-// other keys not used for 10 minutes are removed when a new one is built.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
+// version). The first process of a run to need it builds it, under a lock directory holding its pid; the others wait for
+// it (a lock whose builder has ended is taken over). Binaries of other keys not used for 10 minutes are removed when a
+// new one is built.
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -44,6 +45,25 @@ export function binaryKey(): string {
   return h.digest('hex').slice(0, 16);
 }
 
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/** A lock whose builder has ended (killed during the build), or that is older than STALE_LOCK_MS. */
+function staleLock(lock: string): boolean {
+  if (ageMs(lock) > STALE_LOCK_MS) return true;
+  try {
+    return !alive(Number(readFileSync(join(lock, 'pid'), 'utf8')));
+  } catch {
+    return false; // the pid is being written
+  }
+}
+
 const ageMs = (path: string) => {
   try {
     return Date.now() - statSync(path).mtimeMs;
@@ -67,14 +87,16 @@ async function build(base: string): Promise<string> {
       mkdirSync(lock);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      if (ageMs(lock) > STALE_LOCK_MS) rmSync(lock, { recursive: true, force: true });
+      if (staleLock(lock)) rmSync(lock, { recursive: true, force: true });
       else await Bun.sleep(100);
       continue;
     }
     try {
+      writeFileSync(join(lock, 'pid'), String(process.pid));
       if (existsSync(bin)) continue; // built by another process meanwhile
+      // what a build killed before its end left (the lock is ours: no build of this key runs)
+      for (const name of readdirSync(base)) if (name.startsWith(`${PREFIX}${key}.`) && name.endsWith('.partial')) rmSync(join(base, name), { recursive: true, force: true });
       const partial = `${dir}.${process.pid}.partial`;
-      rmSync(partial, { recursive: true, force: true });
       const seed = process.env.PGLITE_SEED;
       const proc = Bun.spawn([process.execPath, 'scripts/build.ts', join(partial, 'aigc-server'), ...(seed ? ['--seed', seed] : [])], {
         cwd: ROOT,

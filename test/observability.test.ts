@@ -127,6 +127,46 @@ describe('log lines', () => {
 });
 
 describe('access log and request ids', () => {
+  test('a poll that answers a task is logged at debug level (from memory and through the route); refusals stay at info; the metric counts every poll', async () => {
+    const env = await testEnv();
+    const user = await newUser('obsq');
+    const taskId = await createTask(user.token, { type: 't2i', prompt: 'quiet poll', parameters: { width: 64, height: 64 } });
+    await waitTask(user.token, taskId);
+    for (const level of ['info', 'debug'] as const) {
+      const { log, lines } = captured(level === 'info' ? 'info' : 'trace');
+      const config: Config = { ...env.config, observability: { ...env.config.observability, metricsToken: TOKEN } };
+      const app = env.makeApp({ config, log });
+      const polls200 = async () =>
+        sample(await scrape(app), 'http_request_duration_seconds_count', { method: 'GET', route: '/api/v1/generation/:taskId', status: '200' });
+      const before = await polls200();
+      const poll = (suffix = '') => call('GET', `/api/v1/generation/${taskId}${suffix}`, { app, token: user.token });
+      const answers = [await poll(), await poll(), await poll('?')]; // the 2nd from memory, the 3rd through the route
+      for (const a of answers) expect(a.body.data.status).toBe('completed');
+      const other = await call('GET', '/api/v1/generation/task_00000000000000000000', { app, token: user.token });
+      expect(other.body.code).toBe(400);
+      const refused = await call('GET', `/api/v1/generation/${taskId}`, { app, token: 'not-a-token' });
+      expect(refused.status).toBe(401);
+      // counted whatever the level: the three answers and the unknown task (HTTP 200, code 400 in the envelope)
+      expect((await polls200()) - before).toBe(4);
+      const access = lines().filter((l) => l.route === '/api/v1/generation/:taskId');
+      const ids = (xs: { headers: Headers }[]) => xs.map((x) => x.headers.get('x-request-id'));
+      if (level === 'info') {
+        // only the unknown task and the refused token
+        expect(access.map((l) => [l.level, l.status, l.reqId])).toEqual([
+          ['info', 200, ids([other])[0]],
+          ['info', 401, ids([refused])[0]],
+        ]);
+      } else {
+        expect(access.map((l) => [l.level, l.status, l.reqId])).toEqual([
+          ...ids(answers).map((id) => ['debug', 200, id]),
+          ['info', 200, ids([other])[0]],
+          ['info', 401, ids([refused])[0]],
+        ]);
+      }
+    }
+  });
+
+
   test('one access line per request: method, route pattern, status, duration, user id, request id', async () => {
     const env = await testEnv();
     const user = await newUser('obs');

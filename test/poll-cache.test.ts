@@ -40,7 +40,8 @@ describe('the poll from memory (one instance, the suite database)', () => {
     const { user, taskId } = await completedTask('a red cube');
     for (const browsers of [env.config.browsers, { ...env.config.browsers, corsOrigins: ['https://app.example.com'], corsCredentials: true }]) {
       const raw: string[] = [];
-      const log = createLogger({ format: 'json', level: 'info', write: (line) => void raw.push(line) });
+      // a poll that answers a task is logged at debug level (src/http/access-log.ts)
+      const log = createLogger({ format: 'json', level: 'debug', write: (line) => void raw.push(line) });
       const app = env.makeApp({ config: { ...env.config, browsers }, log });
       const req = (suffix: string) =>
         new Request(`http://localhost/api/v1/generation/${taskId}${suffix}`, {
@@ -64,7 +65,8 @@ describe('the poll from memory (one instance, the suite database)', () => {
       expect(lines).toHaveLength(3);
       const strip = ({ time: _t, durationMs: _d, msg, ...rest }: Record<string, unknown>) => ({ ...rest, msg: String(msg).replace(/ [\d.]+ ms$/, '') });
       expect(strip(lines[1])).toEqual(strip(lines[2]));
-      expect(lines[1]).toMatchObject({ level: 'info', method: 'GET', route: '/api/v1/generation/:taskId', status: 200, reqId: 'poll-cache-1', userId: expect.any(Number) });
+      expect(lines[1]).toMatchObject({ level: 'debug', method: 'GET', route: '/api/v1/generation/:taskId', status: 200, reqId: 'poll-cache-1', userId: expect.any(Number) });
+      expect(lines.map((l) => l.level)).toEqual(['debug', 'debug', 'debug']);
     }
   });
 

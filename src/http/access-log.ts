@@ -9,7 +9,10 @@
 // When the response is ready, one access line: method, route pattern (never the raw path, which holds ids), status,
 // duration, user id (when the route authenticated one) and request id; and the same request in the
 // http_request_duration_seconds histogram. Probes and scrapes (/healthz, /readyz, /metrics) that succeed are logged
-// at debug level only, so that an orchestrator polling every few seconds does not drown the log.
+// at debug level only, so that an orchestrator polling every few seconds does not drown the log; so is a poll that
+// answers a task (GET /api/v1/generation/{taskId} with the task: every client sends one every 2 s per running task,
+// and its access line cost a quarter of the poll's throughput, issue 15). A poll refused (401) or of an unknown task
+// (code 400 in the envelope) keeps its line at info, and the metric counts every poll.
 //
 // It works as an Elysia `wrap` (around the whole request handling, so it also sees the responses that an onRequest
 // hook returns early, which skip every later hook) plus an onRequest hook, registered first, that keeps the
@@ -39,6 +42,8 @@ class RequestState implements LogContext {
   ctx: SeenContext | undefined;
   /** the matched route's pattern */
   route: string | undefined;
+  /** the route asked for its line at debug level (quietRequest) */
+  quiet = false;
   ended = false;
   readonly started = performance.now();
   constructor(readonly reqId: string) {}
@@ -49,6 +54,12 @@ class RequestState implements LogContext {
 }
 
 const states = new WeakMap<Request, RequestState>();
+
+/** The request's access line is written at debug level (a route calls it once it has answered a task's poll). */
+export function quietRequest(request: Request) {
+  const state = states.get(request);
+  if (state) state.quiet = true;
+}
 
 /** The id of a request (the one sent back in X-Request-Id), or undefined for a request that did not pass here. */
 export const requestIdOf = (request: Request): string | undefined => states.get(request)?.reqId;
@@ -78,17 +89,20 @@ export interface AccessLogOptions {
   metrics?: Pick<Metrics, 'httpRequest'>;
 }
 
-/** Writes one access line and counts the request; `started` is performance.now() when it arrived. */
-export type RecordAccess = (method: string, route: string, status: number, started: number, userId: number | undefined, reqId: string) => void;
+/**
+ * Writes one access line and counts the request; `started` is performance.now() when it arrived; `quiet`: the line at
+ * debug level when the answer succeeded (below HTTP 400).
+ */
+export type RecordAccess = (method: string, route: string, status: number, started: number, userId: number | undefined, reqId: string, quiet?: boolean) => void;
 
 /** The access line and metric of one request, for the plugin below and for routes answered before Elysia (poll-fast.ts). */
 export function accessRecorder(o: AccessLogOptions): RecordAccess {
-  return (rawMethod, route, status, started, userId, reqId) => {
+  return (rawMethod, route, status, started, userId, reqId, quietRoute = false) => {
     const seconds = (performance.now() - started) / 1000;
     const method = METHODS.has(rawMethod) ? rawMethod : 'OTHER';
     o.metrics?.httpRequest(method, route, status, seconds);
     const durationMs = Math.round(seconds * 10_000) / 10;
-    const quiet = QUIET_ROUTES.has(route) && status < 400;
+    const quiet = (quietRoute || QUIET_ROUTES.has(route)) && status < 400;
     if (o.log.access) return o.log.access({ method, route, status, durationMs, userId, reqId }, quiet);
     const fields = { method, route, status, durationMs, ...(userId === undefined ? {} : { userId }), reqId };
     const msg = `${method} ${route} ${status} ${durationMs} ms`;
@@ -101,7 +115,7 @@ export function accessRecorder(o: AccessLogOptions): RecordAccess {
 export const accessLog = (o: AccessLogOptions) => {
   const record = accessRecorder(o);
   const finish = (request: Request, state: RequestState, status: number) =>
-    record(request.method, state.route || state.ctx?.route || 'unmatched', status, state.started, state.userId, state.reqId);
+    record(request.method, state.route || state.ctx?.route || 'unmatched', status, state.started, state.userId, state.reqId, state.quiet);
   return new Elysia({ name: 'access-log' })
     .onRequest((c) => {
       const state = states.get(c.request);

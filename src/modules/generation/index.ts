@@ -2,6 +2,7 @@ import { Elysia, t } from 'elysia';
 import type { Db } from '../../db/client';
 import { type AuthUser, authenticate, authGuard, bearer } from '../../http/auth';
 import { badRequest, jsonResponse, ok, unauthorized } from '../../http/envelope';
+import { quietRequest } from '../../http/access-log';
 import { serveFile } from '../../http/files';
 import { fileResponses } from '../../http/openapi-doc';
 import type { Tokens } from '../../http/tokens';
@@ -112,8 +113,9 @@ export const generationModule = (d: svc.GenerationDeps & { tokens: Tokens; db: D
     )
     .get(
       '/api/v1/generation/:taskId',
-      async ({ params, claims }) => {
+      async ({ params, claims, request }) => {
         const { message, data } = await svc.getTask(d, claims, params.taskId);
+        quietRequest(request); // a task answered: its access line at debug level (src/http/access-log.ts)
         return ok(message, data);
       },
       {

@@ -73,7 +73,7 @@ export function pollFastPath(o: PollFastOptions): (req: Request) => Response | u
       ? { 'content-type': CONTENT_TYPE, [REQUEST_ID_HEADER]: reqId, ...corsHeaders(o.cors, h.get('origin')) }
       : { 'content-type': CONTENT_TYPE, [REQUEST_ID_HEADER]: reqId };
     const res = new Response(bodyOf(hit, claims.sessionId), { headers });
-    record('GET', POLL_ROUTE, 200, started, claims.userId, reqId);
+    record('GET', POLL_ROUTE, 200, started, claims.userId, reqId, true); // at debug, as the route's (access-log.ts)
     return res;
   };
 }

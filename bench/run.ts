@@ -286,7 +286,13 @@ async function suiteTimes() {
     const fail = /^ *(\d+) fail$/m.exec(out)?.[1];
     const failed = r.exitCode !== 0 || fail !== '0';
     // a failure is reported (the target is then missed), not thrown: the rest of the figures stand
-    if (failed) log(`npm test failed (${JSON.stringify(env)}): ${fail} failed\n${out.split('\n').filter((l) => l.startsWith('(fail)')).join('\n')}`);
+    if (failed) {
+      // the whole output is kept: a random failure (a fuzz case) can only be replayed with the seed it printed
+      const file = join(WORK, `npm-test-${env.TEST_DATABASE_URL ? 'postgres' : 'embedded'}-${Date.now()}.log`);
+      writeFileSync(file, out);
+      const shown = out.split('\n').filter((l) => l.startsWith('(fail)') || /FUZZ_SEED=|^error:/.test(l));
+      log(`npm test failed (${JSON.stringify(env)}): ${fail} failed, whole output in ${file}\n${shown.join('\n')}`);
+    }
     log(`npm test ${env.TEST_DATABASE_URL ? 'PostgreSQL' : 'embedded'}: ${pass} passed, ${fail ?? '?'} failed in ${fmt(seconds)} s`);
     return failed ? NaN : seconds;
   };

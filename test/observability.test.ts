@@ -17,7 +17,7 @@ setDefaultTimeout(30_000);
 beforeAll(() => testEnv(), 120_000);
 
 /** A pino-backed logger (JSON lines) that keeps every line, parsed. */
-function captured(level: 'trace' | 'info' = 'trace', secrets: string[] = []) {
+function captured(level: 'trace' | 'debug' | 'info' = 'trace', secrets: string[] = []) {
   const raw: string[] = [];
   const log = createLogger({ format: 'json', level, secrets, write: (line) => void raw.push(line) });
   const lines = () => raw.map((l) => JSON.parse(l) as Record<string, any>);
@@ -133,7 +133,7 @@ describe('access log and request ids', () => {
     const taskId = await createTask(user.token, { type: 't2i', prompt: 'quiet poll', parameters: { width: 64, height: 64 } });
     await waitTask(user.token, taskId);
     for (const level of ['info', 'debug'] as const) {
-      const { log, lines } = captured(level === 'info' ? 'info' : 'trace');
+      const { log, lines } = captured(level);
       const config: Config = { ...env.config, observability: { ...env.config.observability, metricsToken: TOKEN } };
       const app = env.makeApp({ config, log });
       const polls200 = async () =>

@@ -35,6 +35,13 @@ export function createLocalProvider(o: LocalProviderOptions): GenerationProvider
   const url = o.workerUrl ?? defaultWorkerUrl();
   const slots: Slot[] = [];
 
+  /** ends the slot's worker, if it has one; the next task on the slot starts a fresh one */
+  const drop = (slot: Slot) => {
+    const worker = slot.worker;
+    slot.worker = undefined;
+    worker?.terminate();
+  };
+
   /** the slot's worker, started now if it has none */
   const workerOf = (slot: Slot): Worker => {
     if (slot.worker) return slot.worker;
@@ -45,8 +52,7 @@ export function createLocalProvider(o: LocalProviderOptions): GenerationProvider
     };
     const died = (why: string) => {
       if (slot.worker !== worker) return; // already dropped
-      slot.worker = undefined;
-      worker.terminate();
+      drop(slot);
       slot.onDeath?.(why);
     };
     worker.onerror = (ev) => {
@@ -76,9 +82,7 @@ export function createLocalProvider(o: LocalProviderOptions): GenerationProvider
       for (const s of slots) {
         s.onDeath = null;
         s.onMessage = null;
-        const worker = s.worker;
-        s.worker = undefined;
-        worker?.terminate();
+        drop(s);
       }
       slots.length = 0;
     },
@@ -95,10 +99,7 @@ export function createLocalProvider(o: LocalProviderOptions): GenerationProvider
         };
         const onAbort = () => {
           done();
-          // the work is dropped with the thread; the next task starts a fresh worker
-          const worker = slot.worker;
-          slot.worker = undefined;
-          worker?.terminate();
+          drop(slot); // the work is dropped with the thread
           reject(ctx.signal.reason);
         };
         if (ctx.signal.aborted) {

@@ -45,6 +45,14 @@ export function binaryKey(): string {
   return h.digest('hex').slice(0, 16);
 }
 
+const ageMs = (path: string) => {
+  try {
+    return Date.now() - statSync(path).mtimeMs;
+  } catch {
+    return Infinity;
+  }
+};
+
 const alive = (pid: number) => {
   try {
     process.kill(pid, 0);
@@ -63,14 +71,6 @@ function staleLock(lock: string): boolean {
     return false; // the pid is being written
   }
 }
-
-const ageMs = (path: string) => {
-  try {
-    return Date.now() - statSync(path).mtimeMs;
-  } catch {
-    return Infinity;
-  }
-};
 
 async function build(base: string): Promise<string> {
   const key = binaryKey();

@@ -121,25 +121,39 @@ describe('kill -9 and restart', () => {
     expect(upload.body.code).toBe(200);
     const image = upload.body.data.file_id;
 
+    // 256² (the size is not the subject): the kill below waits until a video is seen rendering, so it cuts work off
+    // whatever the machine's speed; 4 s at 24 fps is 96 frames, several of the runner's progress writes
+    const video = { width: 256, height: 256 };
     const bodies = [
-      { type: 't2v', prompt: 'waves rolling on a beach' }, // default size: 512², 4 s at 24 fps, about 2 s of work
-      { type: 't2v', prompt: 'forest fire at night' },
+      { type: 't2v', prompt: 'waves rolling on a beach', parameters: video },
+      { type: 't2v', prompt: 'forest fire at night', parameters: video },
       { type: 't2i', prompt: 'city night', parameters: { width: 256, height: 256 } },
-      { type: 'i2v', prompt: 'slow zoom', image, parameters: { duration: 2 } },
+      { type: 'i2v', prompt: 'slow zoom', image, parameters: { ...video, duration: 2 } },
       { type: 'i2i', prompt: 'oil painting', image },
-      { type: 't2v', prompt: 'snowy mountains', parameters: { duration: 2 } },
+      { type: 't2v', prompt: 'snowy mountains', parameters: { ...video, duration: 2 } },
     ];
+    const ids: string[] = [];
     const create = (body: object) =>
       api(a, 'POST', '/api/v1/generation', { token, body }).then(
         (r) => {
           expect(r.body.code).toBe(200);
           answered.set(r.body.data.task_id, r.body.data.type);
+          ids.push(r.body.data.task_id);
         },
         () => {}, // cut off by the kill: never answered, so nothing is promised
       );
     for (const body of bodies) await create(body);
-    // let the workers claim and start the first tasks, then kill with more creations in flight
-    await Bun.sleep(800);
+    // kill once a worker is seen rendering a video (a poll shows its progress), with more creations in flight
+    const rendering = async () => {
+      for (const id of ids.slice(0, 2)) {
+        const d = (await api(a, 'GET', `/api/v1/generation/${id}`, { token })).body.data;
+        if (d.status === 'processing' && d.progress !== undefined && d.progress < 100) return id;
+      }
+      return undefined;
+    };
+    let cut: string | undefined;
+    for (const until = Date.now() + 30_000; !cut && Date.now() < until; ) if (!(cut = await rendering())) await Bun.sleep(10);
+    expect(cut, 'a video was seen rendering before the kill').toBeDefined();
     // (small ones: they run after the restart, and their size is not the subject)
     const inflight = [
       { type: 't2v', prompt: 'rain on a window', parameters: { duration: 1, width: 256, height: 256 } },
@@ -182,8 +196,9 @@ describe('kill -9 and restart', () => {
     }
     const summary = [...final].map(([id, t]) => `${answered.get(id)}:${t.status}${t.error ? ` (${t.error})` : ''}`);
     console.log(`chaos: ${final.size} answered tasks after the restart: ${summary.join(', ')}`);
-    // work that was cut off is redone, not dropped
+    // work that was cut off is redone, not dropped: the video seen rendering at the kill was completed after it
     expect([...final.values()].filter((t) => t.status === 'completed').length).toBeGreaterThan(0);
+    expect(final.get(cut!)?.status, `the video cut off by the kill (${cut})`).toBe('completed');
     passed++;
   });
 

@@ -256,7 +256,8 @@ describe('the two client builds, replayed over HTTP', () => {
 
   test('what both replays produced', () => {
     for (const log of [logs.A!, logs.L!]) {
-      // t2i at the default 1024×1024, t2v the default 4 s H.264 video, each downloaded within 3 s
+      // t2i at the default 1024×1024, t2v the default video (4 s at 24 fps, 512×512, H.264: the client sends no
+      // parameters), each downloaded within 3 s
       const t2i = log.downloads.find((d) => d.taskId === log.tasks.t2i)!;
       expect(t2i.contentType).toBe('image/png');
       expect(pngSize(t2i.bytes)).toEqual({ width: 1024, height: 1024 });
@@ -265,6 +266,8 @@ describe('the two client builds, replayed over HTTP', () => {
       const info = mp4Info(t2v.bytes);
       expect(info.codec).toBe('avc1');
       expect(info.seconds).toBeCloseTo(4, 1);
+      expect(info.sampleCount).toBe(96);
+      expect([info.width, info.height]).toEqual([512, 512]);
       // the probe's POST /generation was answered while earlier videos were still processing
       expect(log.busyAtProbe).toBe(true);
       // forgot-password: one mail for two requests, to the changed address

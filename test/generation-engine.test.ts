@@ -55,12 +55,15 @@ describe('generation end to end (real workers, real engine)', () => {
     expect(policyOf(String(process.pid))).toBe(0);
   });
 
-  test('t2i default size is 1024×1024; same prompt+seed ⇒ same pixels (each file labelled with its own task), other seed ⇒ other pixels', async () => {
+  // (t2i's default size over HTTP, 1024×1024, is checked on the default image the real client requests:
+  // test/client-replay.test.ts, 'what both replays produced')
+  test('same prompt+seed ⇒ same pixels (each file labelled with its own task), other seed ⇒ other pixels', async () => {
     const u = await newUser('det');
+    const p = (seed: number) => ({ seed, width: 384, height: 256 });
     const ids = [
-      await createTask(u.token, { type: 't2i', prompt: 'forest at night', parameters: { seed: 42 } }),
-      await createTask(u.token, { type: 't2i', prompt: 'forest at night', parameters: { seed: 42 } }),
-      await createTask(u.token, { type: 't2i', prompt: 'forest at night', parameters: { seed: 43 } }),
+      await createTask(u.token, { type: 't2i', prompt: 'forest at night', parameters: p(42) }),
+      await createTask(u.token, { type: 't2i', prompt: 'forest at night', parameters: p(42) }),
+      await createTask(u.token, { type: 't2i', prompt: 'forest at night', parameters: p(43) }),
     ];
     const results = [];
     for (const id of ids) {
@@ -68,7 +71,7 @@ describe('generation end to end (real workers, real engine)', () => {
       expect(done.status).toBe('completed');
       results.push((await download(u.token, done.result_url)).bytes);
     }
-    expect(pngSize(results[0])).toEqual({ width: 1024, height: 1024 });
+    expect(pngSize(results[0])).toEqual({ width: 384, height: 256 });
     // the label names the task, so the files differ; what they show is the same
     expect(Buffer.compare(results[0], results[1])).not.toBe(0);
     const [a, b, c] = await Promise.all(results.map((r) => decodeImage(r)));

@@ -29,11 +29,13 @@ beforeAll(async () => {
   appServer = (env.app as any).server;
   (env.app as any).server = server;
   origin = `http://127.0.0.1:${server.port}`;
+  await env.replacePool({ size: 1 });
 });
 
-afterAll(() => {
+afterAll(async () => {
   (env.app as any).server = appServer;
   server.stop(true);
+  await env.replacePool();
 });
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -178,8 +180,9 @@ const logs: Partial<Record<Build, ReplayLog>> = {};
 async function replay(build: Build) {
   try {
     // the client's own 3 s timeout; its poll timer at 250 ms instead of 2 s: the same requests, without up to 2 s
-    // idle after each task finishes
-    return await replayBuild(build, origin, { pollIntervalMs: 250 });
+    // idle after each task finishes. One engine worker (beforeAll): the client's default video alone keeps every
+    // worker busy when the probe's POST /generation is sent, without a second 512² video to render
+    return await replayBuild(build, origin, { pollIntervalMs: 250, busyTasks: 0 });
   } catch (e) {
     const steps = ((e as { steps?: ReplayLog['steps'] }).steps ?? []).map(
       (s) => `${s.extra ? '  (extra) ' : '  '}${s.method} ${s.path} → HTTP ${s.status} code ${s.code} ${s.ms} ms  [${s.step}]`,

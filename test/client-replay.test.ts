@@ -10,6 +10,7 @@ import { files, users } from '../src/db/schema';
 import { type Build, QtClient, type ReplayLog, replayBuild } from './support/client-replay';
 import { testEnv, type TestEnv } from './support/env';
 import { call, newUser } from './support/http';
+import { probeVideo } from './support/ffprobe';
 import { mp4Info, pngSize } from './support/media';
 
 // real hashing, SMTP and generation on 2 cores; Bun 1.4 ignores bunfig's [test] timeout, so it is set per file
@@ -257,7 +258,7 @@ describe('the two client builds, replayed over HTTP', () => {
     expect(at('history: delete record')[0].method).toBe('DELETE');
   }, 240_000);
 
-  test('what both replays produced', () => {
+  test('what both replays produced', async () => {
     for (const log of [logs.A!, logs.L!]) {
       // t2i at the default 1024×1024, t2v the default video (4 s at 24 fps, 512×512, H.264: the client sends no
       // parameters), each downloaded within 3 s
@@ -271,6 +272,10 @@ describe('the two client builds, replayed over HTTP', () => {
       expect(info.seconds).toBeCloseTo(4, 1);
       expect(info.sampleCount).toBe(96);
       expect([info.width, info.height]).toEqual([512, 512]);
+      expect(info.children).toContain('avcC');
+      expect(info.top.indexOf('moov'), 'faststart: moov before mdat').toBeLessThan(info.top.indexOf('mdat'));
+      // what a decoder makes of it (the engine's default video end to end: test/engine.test.ts renders no other)
+      expect(await probeVideo(t2v.bytes)).toEqual({ frames: 96, codec: 'h264', width: 512, height: 512 });
       // the probe's POST /generation was answered while earlier videos were still processing
       expect(log.busyAtProbe).toBe(true);
       // forgot-password: one mail for two requests, to the changed address

@@ -291,14 +291,8 @@ function checkMp4(bytes: Uint8Array, frames: number, seconds: number, w: number,
 }
 
 describe('t2v', () => {
-  test('default 4 s @ 24 fps 512² MP4', async () => {
-    const r = await run('t2v', 'sunset over the ocean');
-    expect(r.ext).toBe('mp4');
-    expect(r.mime).toBe('video/mp4');
-    expect([r.width, r.height, r.frames]).toEqual([512, 512, 96]);
-    checkMp4(r.bytes, 96, 4, 512, 512);
-    expect(await ffprobeFrames(r.bytes)).toBe(96);
-  });
+  // the default video (no parameters: 4 s at 24 fps, 512², faststart H.264, 96 frames by ffprobe) is the one the real
+  // client requests: test/client-replay.test.ts checks it as served; 512² videos are 2.5 s of CPU each
 
   test('custom size/duration/fps, determinism, prompt dependence', async () => {
     const p = { width: 100, height: 71, duration: 1, fps: 10, seed: 5 };

@@ -1,9 +1,11 @@
-// `npm test`: `bun test --no-isolate --timings=test/timings.json` with one worker process more than the machine
+// `npm test`: `bun test --no-isolate --timings=test/timings.json` with two worker processes more than the machine
 // has cores, and whatever arguments were given (a file, `-t`, `--update-timings`) passed on.
 //
-// One more than the cores because several files spend seconds waiting — for a child process they started, a
-// provider fake's delays, a retry — and with one worker per core that core sits idle meanwhile. Measured on
-// 2 cores, interleaved: 3 workers 72–76 s against 78–83 s for 2 on PGlite; 62–63 s against 75 s on PostgreSQL.
+// More workers than cores because several files spend seconds waiting — for a child process they started, a
+// provider fake's delays (Retry-After, poll back-off), a lease to expire — and meanwhile their core would sit idle.
+// Measured on 2 cores, interleaved: 3 workers 72–76 s against 78–83 s for 2 on PGlite (62–63 s against 75 s on
+// PostgreSQL); later, with less CPU per file, 4 workers 45.5 / 45.7 / 44.0 s against 47.0 / 47.0 / 45.7 s for 3 on
+// PGlite and 39.9 s against 42.7 s on PostgreSQL (each worker holds its own database and app: ≈ 0.3–0.5 GB).
 //
 // JavaScriptCore's top tiers are left off in the test processes, unless already set: FTL, the optimising JIT of
 // JavaScript (BUN_JSC_useFTLJIT=0), and OMG, the optimising compiler of WebAssembly (BUN_JSC_useOMGJIT=0; PGlite, the
@@ -43,7 +45,7 @@ function tempDir(): string | undefined {
   }
 }
 
-const workers = availableParallelism() + 1;
+const workers = availableParallelism() + 2;
 const tmp = tempDir();
 const proc = Bun.spawn([process.execPath, 'test', `--parallel=${workers}`, '--no-isolate', '--timings=test/timings.json', ...process.argv.slice(2)], {
   cwd: join(import.meta.dir, '..'),

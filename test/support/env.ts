@@ -1,4 +1,4 @@
-// One database, SMTP server and app per test process: `npm test` runs the files in one worker process per core, each
+// One database, SMTP server and app per test process: `npm test` runs the files in several worker processes, each
 // keeping one global across the files it runs (scripts/test.ts: --parallel --no-isolate), so a worker's files share them.
 // PGlite in memory by default; a real PostgreSQL when TEST_DATABASE_URL is set (its public schema is wiped; under
 // parallel workers that is each worker's own scratch database, see test/support/preload.ts).

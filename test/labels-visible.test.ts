@@ -250,18 +250,7 @@ describe('stampAigcMark', () => {
     expect(touched).toBe(0);
   });
 
-  test('1024x1024 takes well under 2 ms', () => {
-    const img = solid(1024, 1024, 128);
-    stampAigcMark(img);
-    const times: number[] = [];
-    for (let i = 0; i < 30; i++) {
-      const t = performance.now();
-      stampAigcMark(img);
-      times.push(performance.now() - t);
-    }
-    times.sort((a, b) => a - b);
-    expect(times[15]!).toBeLessThan(2);
-  });
+  // (what stamping costs at 1024² is part of the label overhead bench/labels.ts measures, not a timed assertion here)
 });
 
 // ------------------------------------------------------------------ engine
@@ -438,21 +427,26 @@ describe('labelImageVisible', () => {
     expect(measure(img.data, H, gr).white).toBeGreaterThan(gr.textBox.w * gr.textBox.h * 0.12);
   });
 
-  test('1024x1024 PNG / JPEG / WebP round trips finish in reasonable time', async () => {
+  // (how long labelling takes is measured in bench/labels.ts, not asserted here)
+  test('1024×1024 PNG / JPEG / WebP: the kind and the size are kept, and the mark (scaled to the image) is there', async () => {
     const big = bright(1024, 1024);
     const inputs = {
       png: encodePngSync(big),
       jpeg: new Uint8Array(jpeg.encode({ width: 1024, height: 1024, data: big.data }, 90).data),
       webp: ffWebp(encodePngSync(big)),
     };
+    const gb = markGeometry(1024, 1024);
     for (const [kind, bytes] of Object.entries(inputs)) {
-      await labelImageVisible(bytes); // warm the codecs
-      const t = performance.now();
       const out = await labelImageVisible(bytes);
-      const ms = performance.now() - t;
-      console.log(`labelImageVisible ${kind} 1024²: ${ms.toFixed(0)} ms`);
       expect(out.kind).toBe(kind as 'png');
-      expect(ms).toBeLessThan(5000);
+      const img = await decodeImage(out.bytes);
+      expect([img.width, img.height]).toEqual([1024, 1024]);
+      // white text on a dark plate: the bright input has no dark pixel there, so the plate is the mark's
+      expect(measure(big.data, 1024, gb, { dark: 130 }).dark).toBe(0);
+      const f = measure(img.data, 1024, gb, { white: 235, dark: 130 });
+      expect(f.white, kind).toBeGreaterThan(gb.textBox.w * gb.textBox.h * 0.12);
+      expect(f.dark, kind).toBeGreaterThan(gb.textBox.w * gb.textBox.h * 0.25);
+      expect(f.textRows, kind).toBeGreaterThanOrEqual(0.05 * 1024);
     }
   });
 

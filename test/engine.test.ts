@@ -1,4 +1,5 @@
-import { describe, expect, test, setDefaultTimeout } from 'bun:test';
+import { afterAll, beforeAll, describe, expect, test, setDefaultTimeout } from 'bun:test';
+import { openedTestEnv, type TestEnv } from './support/env';
 import { probeVideo } from './support/ffprobe';
 import { join } from 'node:path';
 import * as jpeg from 'jpeg-js';
@@ -356,6 +357,17 @@ async function until(cond: () => boolean, ms: number): Promise<boolean> {
 const hasProc = existsSync('/proc/self/task');
 
 describe('video encoding on a second thread', () => {
+  // These tests count the process's worker threads. A test env opened by an earlier file in this process has a runner
+  // whose periodic claim may pick up a task some file left queued and start an engine thread meanwhile: it is paused
+  // while they run.
+  let env: TestEnv | undefined;
+  beforeAll(async () => {
+    env = await openedTestEnv();
+    await env?.pool.stop();
+  });
+  afterAll(async () => {
+    await env?.replacePool();
+  });
   const spec = { width: 256, height: 256, fps: 24, frames: 24 }; // at the pipelining threshold
   const scene = () => {
     // a moving gradient: cheap, deterministic, different every frame

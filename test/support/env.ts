@@ -112,6 +112,11 @@ async function openTestDatabase(): Promise<Database> {
   return database;
 }
 
+/** This process's test env if a file has opened it, without opening one. */
+export function openedTestEnv(): Promise<TestEnv> | undefined {
+  return envPromise;
+}
+
 export function testEnv(): Promise<TestEnv> {
   envPromise ??= (async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'aigc-test-'));

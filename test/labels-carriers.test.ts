@@ -389,16 +389,16 @@ describe('PNG', () => {
     expect(pngChunks(out).map((c) => c.type)).toEqual(['IHDR', 'iTXt', 'IDAT', 'tEXt', 'IEND']);
   });
 
-  test('a 1024² PNG is labelled in well under 5 ms (a splice, not a re-encode)', () => {
+  // (what labelling costs is measured in bench/labels.ts; here, that it is a splice)
+  test('a 1024² PNG is labelled by a splice, not a re-encode: every chunk of the input is there byte for byte, in order', () => {
     const src = encodePngSync({ width: 1024, height: 1024, data: pattern(1024, 1024) });
-    let best = Infinity;
-    for (let i = 0; i < 7; i++) {
-      const t = performance.now();
-      const out = writeLabel(src, 'png', LABEL_A);
-      best = Math.min(best, performance.now() - t);
-      expect(out.length).toBeGreaterThan(src.length);
-    }
-    expect(best).toBeLessThan(5);
+    const out = writeLabel(src, 'png', LABEL_A);
+    const before = pngChunks(src);
+    const after = pngChunks(out);
+    const kept = after.filter((c) => before.some((b) => b.type === c.type && Buffer.compare(b.data, c.data) === 0));
+    expect(kept.map((c) => c.type)).toEqual(before.map((c) => c.type));
+    expect(after.length - before.length).toBe(1); // the label's own chunk
+    expect(indepPng(out).length).toBe(1);
   });
 });
 

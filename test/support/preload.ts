@@ -30,17 +30,19 @@ process.env.AIGC_TEST_SHARED_TMP ??= tmpdir();
 
 // Parallel workers (`bun test --parallel`, see scripts/test.ts) run at the same time on one machine. Each gets:
 // - a temp dir of its own (TMPDIR), so that a test counting what it leaves in the temp dir does not see another
-//   worker's files;
+//   worker's files (a single `bun test FILE` process gets one too, `aigc-test-wsolo-*`, so that what its tests leave
+//   there is removed with it);
 // - under TEST_DATABASE_URL, a scratch database of its own on that server: each worker opens its own test env
 //   (test/support/env.ts), which wipes the schema of its database. TEST_DATABASE_URL names it for the whole process
 //   (servers the tests spawn on "the test database" use it too).
 // Both are removed once the worker has ended (test/support/after-worker.ts). Once per process: with --isolate this
 // file runs again for every test file, and the environment persists.
-if (process.env.BUN_TEST_WORKER_ID && !process.env.AIGC_TEST_WORKER_TMP) {
+if (!process.env.AIGC_TEST_WORKER_TMP) {
   const { mkdtempSync } = await import('node:fs');
-  const tmp = mkdtempSync(join(tmpdir(), `aigc-test-w${process.env.BUN_TEST_WORKER_ID}-`));
+  const tmp = mkdtempSync(join(tmpdir(), `aigc-test-w${process.env.BUN_TEST_WORKER_ID ?? 'solo'}-`));
   const cleanup = ['--rm', tmp];
-  if (process.env.TEST_DATABASE_URL) {
+  // (a single process keeps TEST_DATABASE_URL's own database, as the README says: its public schema is wiped)
+  if (process.env.BUN_TEST_WORKER_ID && process.env.TEST_DATABASE_URL) {
     const { scratchDatabase } = await import('./pg');
     // the `postgres` database of TEST_DATABASE_URL's server, as its user
     const admin = Object.assign(new URL(process.env.TEST_DATABASE_URL), { pathname: '/postgres' }).toString();

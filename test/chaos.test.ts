@@ -9,6 +9,7 @@ import { encode as encodePng } from 'fast-png';
 import { testEnv, type TestEnv } from './support/env';
 import { PASSWORD, uniq } from './support/http';
 import { type ServerProcess, spawnServer } from './support/server-process';
+import { until } from './support/tasks';
 
 setDefaultTimeout(120_000);
 
@@ -132,28 +133,28 @@ describe('kill -9 and restart', () => {
       { type: 'i2i', prompt: 'oil painting', image },
       { type: 't2v', prompt: 'snowy mountains', parameters: { ...video, duration: 2 } },
     ];
-    const ids: string[] = [];
     const create = (body: object) =>
       api(a, 'POST', '/api/v1/generation', { token, body }).then(
         (r) => {
           expect(r.body.code).toBe(200);
           answered.set(r.body.data.task_id, r.body.data.type);
-          ids.push(r.body.data.task_id);
         },
         () => {}, // cut off by the kill: never answered, so nothing is promised
       );
     for (const body of bodies) await create(body);
     // kill once a worker is seen rendering a video (a poll shows its progress), with more creations in flight
-    const rendering = async () => {
-      for (const id of ids.slice(0, 2)) {
-        const d = (await api(a, 'GET', `/api/v1/generation/${id}`, { token })).body.data;
-        if (d.status === 'processing' && d.progress !== undefined && d.progress < 100) return id;
-      }
-      return undefined;
-    };
-    let cut: string | undefined;
-    for (const until = Date.now() + 30_000; !cut && Date.now() < until; ) if (!(cut = await rendering())) await Bun.sleep(10);
-    expect(cut, 'a video was seen rendering before the kill').toBeDefined();
+    const cut = await until(
+      'a video seen rendering before the kill',
+      async () => {
+        // the two videos created first (all `answered` holds so far, in creation order)
+        for (const id of [...answered.keys()].slice(0, 2)) {
+          const d = (await api(a, 'GET', `/api/v1/generation/${id}`, { token })).body.data;
+          if (d.status === 'processing' && d.progress !== undefined && d.progress < 100) return id;
+        }
+        return undefined;
+      },
+      30_000,
+    );
     // (small ones: they run after the restart, and their size is not the subject)
     const inflight = [
       { type: 't2v', prompt: 'rain on a window', parameters: { duration: 1, width: 256, height: 256 } },
@@ -198,7 +199,7 @@ describe('kill -9 and restart', () => {
     console.log(`chaos: ${final.size} answered tasks after the restart: ${summary.join(', ')}`);
     // work that was cut off is redone, not dropped: the video seen rendering at the kill was completed after it
     expect([...final.values()].filter((t) => t.status === 'completed').length).toBeGreaterThan(0);
-    expect(final.get(cut!)?.status, `the video cut off by the kill (${cut})`).toBe('completed');
+    expect(final.get(cut)?.status, `the video cut off by the kill (${cut})`).toBe('completed');
     passed++;
   });
 

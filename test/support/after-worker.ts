@@ -4,6 +4,7 @@
 // this also cleans up after a killed run.
 import { rmSync } from 'node:fs';
 import postgres from 'postgres';
+import { processAlive } from './pid';
 
 const [pid, ...rest] = process.argv.slice(2);
 const opt = (name: string, n: number) => {
@@ -16,15 +17,7 @@ if (!/^\d+$/.test(pid ?? '') || (dir !== undefined && !/aigc-test-w/.test(dir)) 
   console.error('usage: after-worker.ts PID [--rm DIR] [--drop ADMIN_URL aigc_NAME]');
   process.exit(2);
 }
-const alive = () => {
-  try {
-    process.kill(Number(pid), 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-while (alive()) await Bun.sleep(250);
+while (processAlive(Number(pid))) await Bun.sleep(250);
 if (dir) rmSync(dir, { recursive: true, force: true });
 if (adminUrl && name) {
   const sql = postgres(adminUrl, { max: 1, onnotice: () => {} });

@@ -14,6 +14,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { processAlive } from './pid';
 
 const ROOT = join(import.meta.dir, '../..');
 const INPUTS = ['src', 'scripts/build.ts', 'scripts/make-pgseed.ts', 'package.json', 'bun.lock'];
@@ -53,20 +54,11 @@ const ageMs = (path: string) => {
   }
 };
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
-
 /** A lock whose builder has ended (killed during the build), or that is older than STALE_LOCK_MS. */
 function staleLock(lock: string): boolean {
   if (ageMs(lock) > STALE_LOCK_MS) return true;
   try {
-    return !alive(Number(readFileSync(join(lock, 'pid'), 'utf8')));
+    return !processAlive(Number(readFileSync(join(lock, 'pid'), 'utf8')));
   } catch {
     return false; // the pid is being written
   }

@@ -379,6 +379,26 @@ describe('a hung call does not hang the process silently', () => {
     await database.close();
   });
 
+  test('the watchdog leaves a process whose event loop answers alone, past its timeout, and does not keep it alive', async () => {
+    const fixture = join(mkdtempSync(join(tmpdir(), 'wd-')), 'alive.ts');
+    writeFileSync(
+      fixture,
+      `import { startWatchdog } from ${JSON.stringify(join(import.meta.dir, '../src/ops/watchdog.ts'))};\n` +
+        'startWatchdog(1000);\n' +
+        // busy but answering: 2.5 s of 200 ms slices, well past the 1 s limit; then nothing is left but the watchdog
+        'const end = Date.now() + 2500; const tick = () => { const t = Date.now(); while (Date.now() - t < 200); if (Date.now() < end) setTimeout(tick, 1); else console.log(\'done\'); }; tick();\n',
+    );
+    const proc = Bun.spawn([process.execPath, fixture], { stdout: 'pipe', stderr: 'pipe' });
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 20_000);
+    await proc.exited;
+    clearTimeout(timer);
+    expect(await new Response(proc.stderr).text()).not.toContain('watchdog');
+    expect(await new Response(proc.stdout).text()).toBe('done\n');
+    expect(proc.signalCode).toBeNull();
+    expect(proc.exitCode).toBe(0);
+    rmSync(join(fixture, '..'), { recursive: true, force: true });
+  });
+
   test('the watchdog ends a process whose event loop is blocked, with a line saying why', async () => {
     const fixture = join(mkdtempSync(join(tmpdir(), 'wd-')), 'blocked.ts');
     mkdirSync(join(fixture, '..'), { recursive: true });

@@ -385,8 +385,10 @@ describe('a hung call does not hang the process silently', () => {
       fixture,
       `import { startWatchdog } from ${JSON.stringify(join(import.meta.dir, '../src/ops/watchdog.ts'))};\n` +
         'startWatchdog(1000);\n' +
-        // busy but answering: 2.5 s of 200 ms slices, well past the 1 s limit; then nothing is left but the watchdog
-        'const end = Date.now() + 2500; const tick = () => { const t = Date.now(); while (Date.now() - t < 200); if (Date.now() < end) setTimeout(tick, 1); else console.log(\'done\'); }; tick();\n',
+        // answering for 2.2 s, well past the 1 s limit (two busy 150 ms slices among idle time); then nothing is left
+        // but the watchdog
+        "const busy = () => { const t = Date.now(); while (Date.now() - t < 150); };\n" +
+        "setTimeout(busy, 500); setTimeout(busy, 1200); setTimeout(() => console.log('done'), 2200);\n",
     );
     const proc = Bun.spawn([process.execPath, fixture], { stdout: 'pipe', stderr: 'pipe' });
     const timer = setTimeout(() => proc.kill('SIGKILL'), 20_000);

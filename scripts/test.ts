@@ -11,8 +11,8 @@
 // JavaScript (BUN_JSC_useFTLJIT=0), and OMG, the optimising compiler of WebAssembly (BUN_JSC_useOMGJIT=0; PGlite, the
 // embedded PostgreSQL, is 9 MB of it, then runs on the baseline tier BBQ). A test run executes most code briefly, and
 // these compiles cost more CPU than they save there. Same code, same results — the tiers are semantically
-// equivalent; only the JIT's effort changes (the compiled binary, which the process tests start, `bench/` and the soak
-// run with every tier: a compiled binary ignores BUN_JSC_* variables). Measured on 2 cores, interleaved, PGlite:
+// equivalent; only the JIT's effort changes (the servers the process tests start inherit the variables: a compiled
+// binary reads BUN_JSC_* too; `bench/` and the soak do not set them and run with every tier). Measured on 2 cores, interleaved, PGlite:
 // without FTL 55 / 62 s and 100 / 115 s of CPU against 64–69 s and 119–129 s with it; then without OMG as well
 // 51.0–53.9 s and 92–97 s of CPU against 56.3–56.5 s and 101.5–104 s (the baseline tiers alone, without DFG or BBQ
 // as well, were far slower: 84 s and 183 s).

@@ -18,6 +18,21 @@ if (command.name === 'invalid') {
   process.exit(2);
 }
 
+// serving: first the one-GC-marker restart (src/ops/gc-markers.ts); nothing has run yet that a restart would repeat
+if (command.name === 'serve') {
+  const { gcMarkersExec } = await import('./ops/gc-markers');
+  const plan = gcMarkersExec({
+    env: process.env,
+    execPath: process.execPath,
+    argv: process.argv,
+    execArgv: process.execArgv,
+    compiled: import.meta.url.includes('$bunfs'),
+    platform: process.platform,
+    canExec: typeof process.execve === 'function',
+  });
+  if (plan) process.execve!(plan.file, plan.args, plan.env);
+}
+
 const { ConfigError, loadConfig } = await import('./config');
 let config;
 try {

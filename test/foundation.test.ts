@@ -310,11 +310,27 @@ async function heldRequest(base: string, path: string, body: string) {
   };
 }
 
+/** The environment a process runs with now (Linux): after an execve, the new one. */
+const environOf = (pid: number) => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+
+test('a BUN_JSC_numberOfGCMarkers already set is kept: no restart, and the process serves (from source)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'aigc-markers-'));
+  const server = await spawnServer({ env: { ...process.env, DATA_DIR: dir, WORKERS: '1', BUN_JSC_numberOfGCMarkers: '2' }, fromSource: true });
+  const environ = environOf(server.proc.pid);
+  expect(environ).toContain('BUN_JSC_numberOfGCMarkers=2');
+  expect(environ).not.toContain('BUN_JSC_numberOfGCMarkers=1');
+  expect((await fetch(`${server.base}/healthz`)).status).toBe(200);
+  expect(await server.stop()).toBe(0);
+}, 120_000);
+
 test('SIGTERM: stops accepting, finishes the in-flight request, closes the database, exits 0', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'aigc-stop-'));
   // a busy CI machine can take well over 15 s to start a second PGlite: wait up to 60 s, and say so if it never came up
   const server = await spawnServer({ env: { ...process.env, DATA_DIR: dir, WORKERS: '1' } });
   const base = server.base;
+  // the binary re-executed itself with one GC marker (src/ops/gc-markers.ts): the same process, which is what serves
+  // and gets the signal below
+  expect(environOf(server.proc.pid)).toContain('BUN_JSC_numberOfGCMarkers=1');
   // a login whose body is still arriving when the signal comes: in flight however fast or slow the machine is (a
   // plain request sent a few ms before the signal sometimes had not reached the server yet, and was reset)
   const login = await heldRequest(base, '/api/v1/auth/login', JSON.stringify({ account: 'nobody_here', password: 'User@1234' }));

@@ -4,15 +4,14 @@
 // another thread's: the database probe reports it, createDbProbe in src/ops/watchdog.ts.)
 //
 // After the first message the thread never returns to its event loop: it sleeps in Atomics.wait on the stop slot and
-// looks at the counter when it wakes (once a second, or every quarter of the timeout when that is shorter). So it costs
-// nothing between checks.
-import { BEAT, STOP } from './watchdog';
+// looks at the counter when it wakes (as often as the HTTP thread moves it, see ./watchdog.ts). So it costs nothing
+// between checks.
+import { BEAT, STOP, type WatchdogStart } from './watchdog';
 
 declare const self: Worker;
 
-self.onmessage = (ev: MessageEvent<{ timeoutMs: number; shared: Int32Array }>) => {
-  const { timeoutMs, shared } = ev.data;
-  const checkMs = Math.max(50, Math.min(1000, Math.floor(timeoutMs / 4)));
+self.onmessage = (ev: MessageEvent<WatchdogStart>) => {
+  const { timeoutMs, checkMs, shared } = ev.data;
   let seen = Atomics.load(shared, BEAT);
   let movedAt = Date.now();
   while (Atomics.load(shared, STOP) === 0) {

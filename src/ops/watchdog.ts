@@ -10,21 +10,30 @@ function watchdogUrl(): string {
 export const BEAT = 0;
 export const STOP = 1;
 
+/** the one message the watchdog's thread gets */
+export interface WatchdogStart {
+  timeoutMs: number;
+  /** how often it looks at the counter (ms) */
+  checkMs: number;
+  shared: Int32Array;
+}
+
 /**
  * Starts the event-loop watchdog: a thread that kills the process when this thread sends no heartbeat for
  * `timeoutMs` (issue 9). The heartbeat is a timer on this thread, so it stops exactly when the loop is blocked.
  * Returns a function that stops it.
  *
  * The heartbeat is a counter in shared memory, not a message, and the watchdog's thread sleeps in `Atomics.wait`
- * between its checks (once a second, or every quarter of `timeoutMs` when that is shorter): it never runs an event loop
- * and allocates nothing (issue 15: a message every second and a 250 ms timer kept that thread's event loop and the
+ * between its checks (as often as the counter moves: once a second, or every quarter of `timeoutMs` when that is
+ * shorter, 100 ms at least): it never runs an event loop and allocates nothing (issue 15: a message every second and a 250 ms timer kept that thread's event loop and the
  * runtime's once-a-second collection of its heap going: 5.6 wake-ups a second of an idle server, 2 now).
  */
 export function startWatchdog(timeoutMs: number): () => void {
   const shared = new Int32Array(new SharedArrayBuffer(8));
   const worker = new Worker(watchdogUrl());
+  // the watchdog looks at the counter as often as it moves
   const beatMs = Math.max(100, Math.min(1000, Math.floor(timeoutMs / 4)));
-  worker.postMessage({ timeoutMs, shared });
+  worker.postMessage({ timeoutMs, checkMs: beatMs, shared } satisfies WatchdogStart);
   const timer = setInterval(() => Atomics.add(shared, BEAT, 1), beatMs);
   timer.unref?.();
   worker.unref?.();

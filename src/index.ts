@@ -2,6 +2,7 @@
 // Only the command line's words are loaded first: --help, --version and a wrong command line answer without loading
 // the server (0.4 s of imports from source).
 import { parseCommand, USAGE, VERSION } from './cli/command';
+import { COMPILED } from './worker-entry';
 
 // --help, --version and a wrong command line need no configuration (and must not create DATA_DIR)
 const command = parseCommand(process.argv.slice(2));
@@ -26,7 +27,7 @@ if (command.name === 'serve') {
     execPath: process.execPath,
     argv: process.argv,
     execArgv: process.execArgv,
-    compiled: import.meta.url.includes('$bunfs'),
+    compiled: COMPILED,
     platform: process.platform,
     canExec: typeof process.execve === 'function',
   });

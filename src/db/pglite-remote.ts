@@ -3,6 +3,7 @@
 // transaction, listen — and sends each call to that thread as a message (src/db/pglite-protocol.ts).
 import type { Results, Row } from '@electric-sql/pglite';
 import { deserializeError, type PgliteReply, type PgliteRequest } from './pglite-protocol';
+import { workerEntry } from '../worker-entry';
 
 type Parser = (value: string, typeId: number) => unknown;
 export interface RemoteQueryOptions {
@@ -19,11 +20,6 @@ export interface RemoteTransaction {
 type Pending = { resolve: (v: unknown) => void; reject: (e: unknown) => void };
 type Request = PgliteRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
-/** src/db/pglite-worker.ts, from source or inside the compiled binary (scripts/build.ts lists it) */
-function workerUrl(): string {
-  return import.meta.url.includes('$bunfs') ? './src/db/pglite-worker.ts' : new URL('./pglite-worker.ts', import.meta.url).href;
-}
-
 export class PgliteRemote {
   private worker: Worker;
   private nextId = 1;
@@ -34,7 +30,7 @@ export class PgliteRemote {
   private ended: Error | null = null;
 
   private constructor() {
-    this.worker = new Worker(workerUrl());
+    this.worker = new Worker(workerEntry('src/db/pglite-worker.ts'));
     this.worker.onmessage = (event: MessageEvent<PgliteReply>) => this.receive(event.data);
     this.worker.onerror = (event) => {
       event.preventDefault?.();

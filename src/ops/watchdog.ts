@@ -1,10 +1,6 @@
 import type { Database } from '../db/client';
 import type { Logger } from '../logger';
-
-/** In the compiled binary the worker is an extra entrypoint, addressed from the bundle root (scripts/build.ts). */
-function watchdogUrl(): string {
-  return import.meta.url.includes('$bunfs') ? './src/ops/watchdog-worker.ts' : new URL('./watchdog-worker.ts', import.meta.url).href;
-}
+import { workerEntry } from '../worker-entry';
 
 /** slots of the watchdog's shared memory */
 export const BEAT = 0;
@@ -30,7 +26,7 @@ export interface WatchdogStart {
  */
 export function startWatchdog(timeoutMs: number): () => void {
   const shared = new Int32Array(new SharedArrayBuffer(8));
-  const worker = new Worker(watchdogUrl());
+  const worker = new Worker(workerEntry('src/ops/watchdog-worker.ts'));
   // the watchdog looks at the counter as often as it moves
   const beatMs = Math.max(100, Math.min(1000, Math.floor(timeoutMs / 4)));
   worker.postMessage({ timeoutMs, checkMs: beatMs, shared } satisfies WatchdogStart);

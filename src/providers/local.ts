@@ -7,6 +7,7 @@ import type { WorkerPriority } from '../config';
 import type { JobRequest, WorkerMessage } from '../engine/protocol';
 import { TASK_TYPES } from '../tasks';
 import type { GenerationProvider, ProviderContext, ProviderJob, ProviderOutput } from './types';
+import { workerEntry } from '../worker-entry';
 
 export interface LocalProviderOptions {
   /** worker threads, i.e. tasks at once */
@@ -15,11 +16,6 @@ export interface LocalProviderOptions {
   priority?: WorkerPriority;
   /** worker entry; defaults to the built-in engine worker */
   workerUrl?: string;
-}
-
-/** In the compiled binary the worker is an extra entrypoint, addressed from the bundle root (scripts/build.ts). */
-function defaultWorkerUrl(): string {
-  return import.meta.url.includes('$bunfs') ? './src/engine/worker.ts' : new URL('../engine/worker.ts', import.meta.url).href;
 }
 
 interface Slot {
@@ -32,7 +28,7 @@ interface Slot {
 }
 
 export function createLocalProvider(o: LocalProviderOptions): GenerationProvider {
-  const url = o.workerUrl ?? defaultWorkerUrl();
+  const url = o.workerUrl ?? workerEntry('src/engine/worker.ts');
   const slots: Slot[] = [];
 
   /** ends the slot's worker, if it has one; the next task on the slot starts a fresh one */

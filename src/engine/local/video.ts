@@ -2,6 +2,7 @@
 // to WASM by emscripten; the wasm is inlined in the JS so it survives `bun build --compile`).
 // Larger videos encode on a second thread (encode-worker.ts) while the next frames render.
 // Plus: a "faststart" rewrite (moov before mdat) and an MP4 box parser used by tests.
+import { workerEntry } from '../../worker-entry';
 
 type Encoder = {
   outputFilename: string;
@@ -142,11 +143,6 @@ const PIPELINE_MIN_PIXELS = 256 * 256 * 24;
 /** frames rendered ahead of the encoder at most (bounds memory: each is one RGBA or YUV frame) */
 const PIPELINE_DEPTH = 4;
 
-/** In the compiled binary the worker is an extra entrypoint addressed from the bundle root (scripts/build.ts). */
-function encoderWorkerUrl(): string {
-  return import.meta.url.includes('$bunfs') ? './src/engine/local/encode-worker.ts' : new URL('./encode-worker.ts', import.meta.url).href;
-}
-
 /** a finished video leaves its encoder thread idle this long for the next one, then it ends */
 const ENCODER_IDLE_MS = 60_000;
 
@@ -166,7 +162,7 @@ function acquireEncoderThread(): { worker: Worker; fresh: boolean } | null {
   if (encoderThread === null) {
     let worker: Worker;
     try {
-      worker = new Worker(encoderWorkerUrl());
+      worker = new Worker(workerEntry('src/engine/local/encode-worker.ts'));
     } catch {
       encoderUnavailable = true;
       return null;

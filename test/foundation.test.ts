@@ -218,7 +218,7 @@ describe('embedded PGlite seed', () => {
     const dir = mkdtempSync(join(tmpdir(), 'aigc-seed-'));
     // the suite's seed: test/support/preload.ts makes it with scripts/make-pgseed.ts, as the build does for the binary
     expect(process.env.PGLITE_SEED && (await Bun.file(process.env.PGLITE_SEED).exists())).toBe(true);
-    const seed = Bun.file(process.env.PGLITE_SEED!);
+    const seed = { file: process.env.PGLITE_SEED! };
     const first = await openDatabase({ kind: 'pglite', dataDir: join(dir, 'pg'), seed });
     expect(await migrate(first.db, migrations)).toEqual([]); // nothing left to apply
     // sized for one process, not PostgreSQL's server defaults (keeps idle RSS low)
@@ -232,8 +232,14 @@ describe('embedded PGlite seed', () => {
     await again.close();
 
     // the native unpacker: never over existing files, no temporary folder left, unsafe archives refused
-    const { unpackDataDir } = await import('../src/db/seed');
-    expect(await unpackDataDir(seed, join(dir, 'pg'))).toBe(false);
+    const { resolveSeed, unpackDataDir } = await import('../src/db/seed');
+    // where the seed is, resolved on the database's thread: from source nothing is embedded, so the file; none when
+    // the file is missing
+    const file = resolveSeed({ embedded: true, file: seed.file });
+    expect(file?.size).toBe(Bun.file(seed.file).size);
+    expect(resolveSeed({ embedded: true, file: join(dir, 'missing.tgz') })).toBeNull();
+    expect(resolveSeed(null)).toBeNull();
+    expect(await unpackDataDir(file!, join(dir, 'pg'))).toBe(false);
     expect(readdirSync(dir).filter((f) => f.includes('unpacking'))).toEqual([]);
     const evil = new Uint8Array(1024);
     evil.set(new TextEncoder().encode('../escape'), 0);

@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import type { PGlite } from '@electric-sql/pglite';
 import { sql } from 'drizzle-orm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
@@ -7,6 +6,7 @@ import { drizzle as drizzlePostgres } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import * as schema from './schema';
 import { PgliteRemote } from './pglite-remote';
+import type { SeedSource } from './pglite-protocol';
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
 /** what a transaction callback receives; it offers the same query API as Db */
@@ -37,10 +37,10 @@ export interface Database {
 export type DatabaseTarget =
   | { kind: 'postgres'; url: string; max?: number }
   /**
-   * dataDir undefined ⇒ in memory. `seed`: a tarball of a pre-initialised data dir (PGlite's dumpDataDir),
-   * loaded when dataDir holds no database yet, instead of running initdb.
+   * dataDir undefined ⇒ in memory. `seed`: where a tarball of a pre-initialised data dir (PGlite's dumpDataDir) is,
+   * loaded when dataDir holds no database yet, instead of running initdb (see SeedSource).
    */
-  | { kind: 'pglite'; dataDir?: string; seed?: Blob | null };
+  | { kind: 'pglite'; dataDir?: string; seed?: SeedSource | null };
 
 export async function openDatabase(target: DatabaseTarget): Promise<Database> {
   if (target.kind === 'postgres') {
@@ -129,11 +129,8 @@ export function rowsOf<T>(result: unknown): T[] {
 
 /**
  * The pre-initialised data dir a first embedded start loads instead of running initdb: the one scripts/build.ts
- * embeds in the compiled binary, else (from source) `file` when it exists (PGLITE_SEED), else null.
+ * embeds in the compiled binary, else (from source) `file` when it exists (PGLITE_SEED: a seed made by
+ * `bun scripts/make-pgseed.ts FILE`; the test suite makes one per run). Resolved on the database's thread
+ * (resolveSeed in seed.ts).
  */
-export function embeddedPgSeed(file: string | null = null): Blob | null {
-  const embedded = Bun.embeddedFiles.find((f) => /^pgdata(-[a-z0-9]+)?\.tgz$/.test((f as Blob & { name: string }).name));
-  if (embedded) return embedded;
-  // from source: a seed file made by `bun scripts/make-pgseed.ts FILE` (PGLITE_SEED; the test suite makes one per run)
-  return file && existsSync(file) ? Bun.file(file) : null;
-}
+export const embeddedPgSeed = (file: string | null = null): SeedSource => ({ embedded: true, file });

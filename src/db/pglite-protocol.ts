@@ -5,6 +5,19 @@
 /** postgresql.conf lines for the embedded database (idle RSS about 120 MB lower than the defaults). */
 export const PGLITE_CONF = ['shared_buffers = 16MB', 'wal_buffers = 1MB', 'work_mem = 4MB', 'maintenance_work_mem = 16MB'];
 
+/**
+ * Where a fresh data dir's pre-initialised seed (a gzipped tar of a data dir, PGlite's dumpDataDir) comes from: the
+ * one embedded in the compiled binary when `embedded` and there is one, else `file` when it exists, else none (initdb
+ * runs). Only this description crosses to the database's thread, which makes the Blob itself: a Blob of a file
+ * embedded in the binary counts that file's whole size against the heap of the thread that holds it, and
+ * `Bun.embeddedFiles` makes one for every embedded file (about 20 MB: PGlite's wasm and data files, the seed); on the
+ * HTTP thread that made every young collection slower and the poll's p99 about 0.5 ms worse than on PostgreSQL (bench/RESULTS.md).
+ */
+export interface SeedSource {
+  embedded?: boolean;
+  file?: string | null;
+}
+
 export interface QueryRequest {
   t: 'query';
   id: number;
@@ -18,8 +31,8 @@ export interface QueryRequest {
 }
 
 export type PgliteRequest =
-  /** dataDir absent: in memory. seed: a gzipped tar of a data dir, loaded when dataDir holds no database yet */
-  | { t: 'open'; id: number; dataDir?: string; seed?: Blob | null }
+  /** dataDir absent: in memory. seed: where a data dir's tarball is, loaded when dataDir holds no database yet */
+  | { t: 'open'; id: number; dataDir?: string; seed?: SeedSource | null }
   | QueryRequest
   /** opens a transaction; its id is this request's id */
   | { t: 'begin'; id: number }

@@ -2,7 +2,7 @@
 // see there). It offers the part of PGlite's client that drizzle's PGlite driver and src/db/client.ts use — query,
 // transaction, listen — and sends each call to that thread as a message (src/db/pglite-protocol.ts).
 import type { Results, Row } from '@electric-sql/pglite';
-import { deserializeError, type PgliteReply, type PgliteRequest } from './pglite-protocol';
+import { deserializeError, type PgliteReply, type PgliteRequest, type SeedSource } from './pglite-protocol';
 import { workerEntry } from '../worker-entry';
 
 type Parser = (value: string, typeId: number) => unknown;
@@ -40,7 +40,7 @@ export class PgliteRemote {
   }
 
   /** Starts the thread and opens the database there (a seed is unpacked into an empty dataDir first). */
-  static async open(target: { dataDir?: string; seed?: Blob | null }): Promise<PgliteRemote> {
+  static async open(target: { dataDir?: string; seed?: SeedSource | null }): Promise<PgliteRemote> {
     const remote = new PgliteRemote();
     try {
       await remote.call({ t: 'open', dataDir: target.dataDir, seed: target.seed ?? null });

@@ -10,7 +10,7 @@
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { loadPgliteAssets } from './pglite-assets';
 import { PGLITE_CONF, type PgliteReply, type PgliteRequest, type QueryRequest, serializeError } from './pglite-protocol';
-import { unpackDataDir } from './seed';
+import { resolveSeed, unpackDataDir } from './seed';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -36,12 +36,13 @@ async function open(m: Extract<PgliteRequest, { t: 'open' }>) {
   const assetsLoading = loadPgliteAssets();
   assetsLoading.catch(() => {});
   let fresh = !m.dataDir || !existsSync(join(m.dataDir, 'PG_VERSION'));
+  const seed = fresh ? resolveSeed(m.seed) : null;
   // a data dir on disk is unpacked natively (faster); in memory, PGlite loads the seed itself
-  if (fresh && m.seed && m.dataDir && (await unpackDataDir(m.seed, m.dataDir))) fresh = false;
+  if (seed && m.dataDir && (await unpackDataDir(seed, m.dataDir))) fresh = false;
   const assets = await assetsLoading;
   pg = await PGlite.create({
     ...(m.dataDir ? { dataDir: m.dataDir } : {}),
-    ...(fresh && m.seed ? { loadDataDir: m.seed } : {}),
+    ...(fresh && seed ? { loadDataDir: seed } : {}),
     postgresqlconf: PGLITE_CONF,
     ...assets,
   });

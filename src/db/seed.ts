@@ -1,5 +1,14 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import type { SeedSource } from './pglite-protocol';
+
+/** The Blob a SeedSource names, or null: call it on the thread that unpacks the seed (see SeedSource). */
+export function resolveSeed(source: SeedSource | null | undefined): Blob | null {
+  if (!source) return null;
+  const embedded = source.embedded && Bun.embeddedFiles.find((f) => /^pgdata(-[a-z0-9]+)?\.tgz$/.test((f as Blob & { name: string }).name));
+  if (embedded) return embedded;
+  return source.file && existsSync(source.file) ? Bun.file(source.file) : null;
+}
 
 /**
  * Unpacks a pre-initialised PGlite data dir (a gzipped ustar archive of files and directories, as PGlite's

@@ -99,7 +99,7 @@ export async function startSmtp(mails: ReceivedMail[]): Promise<{ server: SMTPSe
 }
 
 /** The migrated PGlite seed of test/support/preload.ts (null when the preload did not run): no initdb. */
-export const pgliteSeed = () => (process.env.PGLITE_SEED ? Bun.file(process.env.PGLITE_SEED) : null);
+export const pgliteSeed = () => (process.env.PGLITE_SEED ? { file: process.env.PGLITE_SEED } : null);
 
 async function openTestDatabase(): Promise<Database> {
   const url = process.env.TEST_DATABASE_URL;

@@ -332,12 +332,17 @@ describe('i2v', () => {
 
 // ------------------------------------------------------------------ pipelined encoding (issue 15)
 
-/** Ids of this process's threads named "Worker" (Bun's Worker threads; Linux /proc). */
+/**
+ * Ids of this process's generation and encoder threads (Linux /proc: the engine names its Worker threads
+ * `aigc-engine` and `aigc-encoder`). By name, because other test files in the same process (`--no-isolate`) start
+ * threads of their own meanwhile (the embedded database's, a watchdog's), which counting every Worker thread saw.
+ */
 function workerThreads(): Set<string> {
   const out = new Set<string>();
   for (const t of readdirSync('/proc/self/task')) {
     try {
-      if (readFileSync(`/proc/self/task/${t}/comm`, 'utf8').trim() === 'Worker') out.add(t);
+      const name = readFileSync(`/proc/self/task/${t}/comm`, 'utf8').trim();
+      if (name === 'aigc-engine' || name === 'aigc-encoder') out.add(t);
     } catch {
       // the thread ended while we listed it
     }

@@ -30,7 +30,7 @@ export class PgliteRemote {
   private ended: Error | null = null;
 
   private constructor() {
-    this.worker = new Worker(workerEntry('src/db/pglite-worker.ts'));
+    this.worker = new Worker(workerEntry('src/db/pglite-worker.ts'), { name: 'aigc-pglite' });
     this.worker.onmessage = (event: MessageEvent<PgliteReply>) => this.receive(event.data);
     this.worker.onerror = (event) => {
       event.preventDefault?.();

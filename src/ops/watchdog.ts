@@ -26,7 +26,7 @@ export interface WatchdogStart {
  */
 export function startWatchdog(timeoutMs: number): () => void {
   const shared = new Int32Array(new SharedArrayBuffer(8));
-  const worker = new Worker(workerEntry('src/ops/watchdog-worker.ts'));
+  const worker = new Worker(workerEntry('src/ops/watchdog-worker.ts'), { name: 'aigc-watchdog' });
   // the watchdog looks at the counter as often as it moves
   const beatMs = Math.max(100, Math.min(1000, Math.floor(timeoutMs / 4)));
   worker.postMessage({ timeoutMs, checkMs: beatMs, shared } satisfies WatchdogStart);

@@ -41,7 +41,7 @@ export function createLocalProvider(o: LocalProviderOptions): GenerationProvider
   /** the slot's worker, started now if it has none */
   const workerOf = (slot: Slot): Worker => {
     if (slot.worker) return slot.worker;
-    const worker = new Worker(url);
+    const worker = new Worker(url, { name: 'aigc-engine' });
     slot.worker = worker;
     worker.onmessage = (ev: MessageEvent<WorkerMessage>) => {
       if (slot.worker === worker) slot.onMessage?.(ev.data);

@@ -162,7 +162,7 @@ function acquireEncoderThread(): { worker: Worker; fresh: boolean } | null {
   if (encoderThread === null) {
     let worker: Worker;
     try {
-      worker = new Worker(workerEntry('src/engine/local/encode-worker.ts'));
+      worker = new Worker(workerEntry('src/engine/local/encode-worker.ts'), { name: 'aigc-encoder' });
     } catch {
       encoderUnavailable = true;
       return null;

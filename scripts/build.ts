@@ -22,7 +22,7 @@ if (seedAt >= 0 && !givenSeed) throw new Error('--seed needs a file');
 const outfile = resolve(args[0] ?? join(root, 'dist', 'aigc-server'));
 mkdirSync(join(outfile, '..'), { recursive: true });
 mkdirSync(join(root, 'dist'), { recursive: true });
-// the binary finds its seed by name (src/db/client.ts: pgdata.tgz)
+// the binary finds its seed by name (src/db/seed.ts, resolveSeed: pgdata.tgz)
 const seedDir = mkdtempSync(join(root, 'dist', '.seed-'));
 let code = 0;
 try {

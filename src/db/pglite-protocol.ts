@@ -10,8 +10,9 @@ export const PGLITE_CONF = ['shared_buffers = 16MB', 'wal_buffers = 1MB', 'work_
  * one embedded in the compiled binary when `embedded` and there is one, else `file` when it exists, else none (initdb
  * runs). Only this description crosses to the database's thread, which makes the Blob itself: a Blob of a file
  * embedded in the binary counts that file's whole size against the heap of the thread that holds it, and
- * `Bun.embeddedFiles` makes one for every embedded file (about 20 MB: PGlite's wasm and data files, the seed); on the
- * HTTP thread that made every young collection slower and the poll's p99 about 0.5 ms worse than on PostgreSQL (bench/RESULTS.md).
+ * `Bun.embeddedFiles` makes one for every embedded file (about 20 MB: PGlite's wasm and data files, the seed). Held by
+ * the HTTP thread, that memory left its heap at 30 MB instead of 9 MB after a full collection and the poll's p99 about
+ * 0.5 ms above PostgreSQL's (measured, README's Benchmarks; the runtime's mechanism behind it is not known).
  */
 export interface SeedSource {
   embedded?: boolean;

@@ -8,13 +8,12 @@
 // is paid once per change of the source.
 //
 // The key is a hash of everything the binary is made from (src/, the build scripts, package.json, bun.lock, Bun's
-// version). The first process of a run to need it builds it, under a lock directory holding its pid; the others wait for
-// it (a lock whose builder has ended is taken over). Binaries of other keys not used for 10 minutes are removed when a
+// version). The first process of a run to need it builds it, the others wait for it (once.ts). Binaries of other keys not used for 10 minutes are removed when a
 // new one is built.
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { processAlive } from './pid';
+import { makeOnce } from './once';
 
 const ROOT = join(import.meta.dir, '../..');
 const INPUTS = ['src', 'scripts/build.ts', 'scripts/make-pgseed.ts', 'package.json', 'bun.lock'];
@@ -54,38 +53,14 @@ const ageMs = (path: string) => {
   }
 };
 
-/** A lock whose builder has ended (killed during the build), or that is older than STALE_LOCK_MS. */
-function staleLock(lock: string): boolean {
-  if (ageMs(lock) > STALE_LOCK_MS) return true;
-  try {
-    return !processAlive(Number(readFileSync(join(lock, 'pid'), 'utf8')));
-  } catch {
-    return false; // the pid is being written
-  }
-}
-
 async function build(base: string): Promise<string> {
   const key = binaryKey();
   const dir = join(base, `${PREFIX}${key}`);
   const bin = join(dir, 'aigc-server');
-  const lock = `${dir}.lock`;
-  for (;;) {
-    if (existsSync(bin)) {
-      const now = new Date();
-      utimesSync(dir, now, now); // in use: not removed by another run
-      return bin;
-    }
-    try {
-      mkdirSync(lock);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      if (staleLock(lock)) rmSync(lock, { recursive: true, force: true });
-      else await Bun.sleep(100);
-      continue;
-    }
-    try {
-      writeFileSync(join(lock, 'pid'), String(process.pid));
-      if (existsSync(bin)) continue; // built by another process meanwhile
+  await makeOnce(
+    `${dir}.lock`,
+    () => existsSync(bin),
+    async () => {
       // what a build killed before its end left (the lock is ours: no build of this key runs)
       for (const name of readdirSync(base)) if (name.startsWith(`${PREFIX}${key}.`) && name.endsWith('.partial')) rmSync(join(base, name), { recursive: true, force: true });
       const partial = `${dir}.${process.pid}.partial`;
@@ -104,10 +79,12 @@ async function build(base: string): Promise<string> {
       for (const name of readdirSync(base))
         if (name.startsWith(PREFIX) && !name.startsWith(`${PREFIX}${key}`) && ageMs(join(base, name)) > UNUSED_MS)
           rmSync(join(base, name), { recursive: true, force: true });
-    } finally {
-      rmSync(lock, { recursive: true, force: true });
-    }
-  }
+    },
+    STALE_LOCK_MS,
+  );
+  const now = new Date();
+  utimesSync(dir, now, now); // in use: not removed by another run
+  return bin;
 }
 
 let built: Promise<string> | undefined;

@@ -3,11 +3,15 @@
 // machine): a pre-initialised, migrated PGlite data dir is made once per migration set and handed to them as
 // PGLITE_SEED (the compiled binary embeds the same thing). Cached in the temp dir under a name that changes with the
 // migrations.
-import { existsSync, renameSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { migrations } from '../../src/db/migrations.gen';
 import { makePgSeed } from '../../scripts/make-pgseed';
+import { makeOnce } from './once';
+
+/** a seed lock older than this was left by a killed run (making the seeds takes seconds) */
+const SEED_STALE_MS = 5 * 60_000;
 
 const pglite = (await Bun.file(join(import.meta.dir, '../../node_modules/@electric-sql/pglite/package.json')).json()) as { version: string };
 const key = new Bun.CryptoHasher('sha256').update(`${pglite.version}\n${migrations.map((m) => `${m.tag}\n${m.sql}`).join('\n')}`).digest('hex').slice(0, 16);
@@ -15,14 +19,22 @@ const seed = join(tmpdir(), `aigc-test-pgseed-${key}.tgz`);
 // the same data dir before any migration: the test of `migrate` on a fresh data dir starts from it (initdb is
 // seconds of CPU, and PGlite's own business), so that every migration is applied there
 const bare = join(tmpdir(), `aigc-test-pgseed-bare-${key}.tgz`);
-if (!existsSync(seed) || !existsSync(bare)) {
-  const partial = `${seed}.${process.pid}.partial`;
-  const partialBare = `${bare}.${process.pid}.partial`;
-  await makePgSeed(partial, partialBare);
-  // another run making the same files at once is harmless: the same bytes, renamed whole
-  renameSync(partialBare, bare);
-  renameSync(partial, seed);
-}
+// One process makes them, the run's other workers wait (once.ts): four initdb at once on 2 cores took 7 s before
+// any test could start, one alone takes about 2 s
+await makeOnce(
+  `${seed}.lock`,
+  () => existsSync(seed) && existsSync(bare),
+  async () => {
+    // what a run killed while making them left (the lock is ours: nobody else is making them)
+    for (const name of readdirSync(tmpdir())) if (name.startsWith('aigc-test-pgseed-') && name.endsWith('.partial')) rmSync(join(tmpdir(), name), { force: true });
+    const partial = `${seed}.${process.pid}.partial`;
+    const partialBare = `${bare}.${process.pid}.partial`;
+    await makePgSeed(partial, partialBare);
+    renameSync(partialBare, bare);
+    renameSync(partial, seed);
+  },
+  SEED_STALE_MS,
+);
 process.env.PGLITE_SEED = seed;
 process.env.AIGC_TEST_BARE_PGSEED = bare;
 // where the compiled server the process tests start is kept (test/support/binary.ts): shared by the run's workers

@@ -10,7 +10,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import postgres from 'postgres';
+import { systemClock } from '../src/clock';
+import { createTokens } from '../src/http/tokens';
 import { createLogger } from '../src/logger';
+import { ANSWER_MAX_MS } from '../src/modules/generation/poll-fast';
 import { call, newUser } from './support/http';
 import { testEnv } from './support/env';
 import { pgAdminUrl, postgresReachable, scratchDatabase } from './support/pg';
@@ -68,6 +71,67 @@ describe('the poll from memory (one instance, the suite database)', () => {
       expect(lines[1]).toMatchObject({ level: 'debug', method: 'GET', route: '/api/v1/generation/:taskId', status: 200, reqId: 'poll-cache-1', userId: expect.any(Number) });
       expect(lines.map((l) => l.level)).toEqual(['debug', 'debug', 'debug']);
     }
+  });
+
+  // An answer is kept per token and task and served again (poll-fast.ts) while nothing it was made from can have
+  // changed: the checks below would fail if it outlived its token, mixed up two tasks, or kept an old signed link.
+  test('a kept answer ends with its token: the first poll after the token expires is HTTP 401', async () => {
+    const env = await testEnv();
+    const { user, taskId } = await completedTask('a short-lived token');
+    const claims = JSON.parse(Buffer.from(user.token.split('.')[1], 'base64url').toString()) as { sub: string; sid: string };
+    const [userId, sid] = [Number(claims.sub), claims.sid];
+    // the same session, a token that lives 2 s (signed with the suite's secret, as the app's own tokens are)
+    const { token, expiresAt } = await createTokens(env.config.jwtSecret, 2, systemClock).issue({ userId, sessionId: sid });
+    const poll = () => env.app.handle(new Request(`http://localhost/api/v1/generation/${taskId}`, { headers: { authorization: `Bearer ${token}` } }));
+    expect((await poll()).status).toBe(200); // verified through the route, then kept
+    // an answer made (again) 300 ms before the token expires, well inside the time an answer is kept at most
+    await Bun.sleep(Math.max(0, expiresAt.getTime() - Date.now() - 300));
+    expect(ANSWER_MAX_MS).toBeGreaterThan(500);
+    const kept = poll();
+    expect(kept).toBeInstanceOf(Response); // answered from memory
+    expect((kept as unknown as Response).status).toBe(200);
+    await Bun.sleep(Math.max(0, expiresAt.getTime() - Date.now()) + 20);
+    const after = await poll();
+    expect(after.status).toBe(401);
+    // the user's own token still polls
+    expect((await call('GET', `/api/v1/generation/${taskId}`, { token: user.token })).status).toBe(200);
+  });
+
+  test('one token polling two tasks in turn gets each task\'s own answer, a change of one shows at once', async () => {
+    const env = await testEnv();
+    const { user, taskId: a } = await completedTask('task one of two');
+    const b = await createTask(user.token, { type: 't2i', prompt: 'task two of two', parameters: { width: 64, height: 64 } });
+    await waitTask(user.token, b);
+    const poll = async (id: string) => (await call('GET', `/api/v1/generation/${id}`, { token: user.token })).body.data;
+    for (let i = 0; i < 3; i++) {
+      expect((await poll(a)).task_id).toBe(a);
+      expect((await poll(b)).task_id).toBe(b);
+    }
+    const { sql: q } = await import('drizzle-orm');
+    await env.database.db.execute(q`update tasks set review_status = 'rejected', review_message = 'held' where id = ${b}`);
+    expect(await until(async () => (await poll(b)).review_status === 'rejected')).toBeLessThan(100);
+    expect((await poll(a)).review_status).toBe('approved');
+    await env.database.db.execute(q`update tasks set review_status = 'approved', review_message = null where id = ${b}`);
+  });
+
+  test("a kept answer's signed link follows the link's expiry step: a new step, a new link", async () => {
+    const env = await testEnv();
+    const { user, taskId } = await completedTask('a link that turns over');
+    const link = async () => (await call('GET', `/api/v1/generation/${taskId}`, { token: user.token })).body.data.signed_url as string;
+    const exp = (url: string) => Number(/[?&]exp=(\d+)/.exec(url)![1]);
+    const first = await link();
+    expect(await link()).toBe(first); // the same step: the same link (and the answer kept)
+    try {
+      // one step is a quarter of the TTL (result-links.ts): the clock moved by one step gives the next expiry
+      const step = Math.max(1, Math.floor(env.config.browsers.signedUrlTtl / 4));
+      env.clock.advance(step * 1000);
+      const next = await link();
+      expect(exp(next)).toBe(exp(first) + step);
+      expect(await link()).toBe(next);
+    } finally {
+      env.clock.reset();
+    }
+    expect(await link()).toBe(first);
   });
 
   test('a change made with SQL, a logout, a hidden record: the next poll shows it', async () => {

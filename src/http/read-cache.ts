@@ -119,6 +119,21 @@ export class ReadCache {
     return true;
   }
 
+  /**
+   * For an answer kept by the poll's fast path (modules/generation/poll-fast.ts): until when the cached task `taskId`
+   * and the session `sessionId` of `userId` may both still be used — `at`, the earlier end of the two entries
+   * (performance.now() time, ENTRY_TTL_MS after each was read), and `expiresAt`, the session's own expiry (epoch ms).
+   * Null when either is not cached or the session is not alive for that user. Whatever is forgotten meanwhile bumps
+   * the epoch, which such an answer checks too.
+   */
+  usableUntil(taskId: string, sessionId: string, userId: number, now = Date.now()): { at: number; expiresAt: number } | null {
+    if (!this.live) return null;
+    const s = this.sessions.get(sessionId);
+    const t = this.tasks.get(taskId);
+    if (!s || !t || s.value.userId !== userId || s.value.expiresAt <= now) return null;
+    return { at: Math.min(s.at, t.at) + ENTRY_TTL_MS, expiresAt: s.value.expiresAt };
+  }
+
   /** Remembers a session read as alive by a query that started at epoch `since`. */
   rememberSession(sessionId: string, userId: number, expiresAt: Date, since: number) {
     if (!this.storable(since)) return;

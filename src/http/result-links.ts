@@ -40,8 +40,18 @@ export function createResultLinks(secret: string, ttlSeconds: number, clock: Clo
   // (a history of 1,000 completed records signs 1,000 links)
   const keyed = new Bun.CryptoHasher('sha256', key);
   const mac = (path: string, exp: string, sid: string) => keyed.copy().update(`${path}\n${exp}\n${sid}`).digest() as Buffer;
-  const nowSeconds = () => Math.floor(clock.now().getTime() / 1000);
-  const expiry = () => String(Math.ceil((nowSeconds() + ttlSeconds) / step) * step);
+  const nowSeconds = () => Math.floor((clock.nowMs ? clock.nowMs() : clock.now().getTime()) / 1000);
+  // the same string while the step lasts (the poll's fast path compares it by identity)
+  let lastExp = NaN;
+  let lastExpString = '';
+  const expiry = () => {
+    const exp = Math.ceil((nowSeconds() + ttlSeconds) / step) * step;
+    if (exp !== lastExp) {
+      lastExp = exp;
+      lastExpString = String(exp);
+    }
+    return lastExpString;
+  };
   return {
     expiry,
     sign(path, sessionId) {

@@ -11,8 +11,17 @@ export interface Tokens {
   issue(claims: TokenClaims): Promise<{ token: string; expiresAt: Date }>;
   /** the claims of a well-formed, HS256-signed, unexpired token; null otherwise */
   verify(token: string): Promise<TokenClaims | null>;
-  /** the claims of a token that `verify` accepted before and that has not expired since; undefined otherwise */
-  peek(token: string): TokenClaims | undefined;
+  /**
+   * A token that `verify` accepted before and that has not expired since: its claims and `exp` (unix seconds);
+   * undefined otherwise
+   */
+  peek(token: string): VerifiedToken | undefined;
+}
+
+export interface VerifiedToken {
+  claims: TokenClaims;
+  /** the token's `exp` (unix seconds) */
+  exp: number;
 }
 
 interface Signer {
@@ -39,7 +48,7 @@ const SESSION_ID = /^[A-Za-z0-9_-]{16,64}$/;
 export function createTokens(secret: string, ttlSeconds: number, clock: Clock): Tokens {
   const plugin = jwt({ name: 'jwt', secret, alg: TOKEN_ALG });
   const signer = (plugin.decorator as unknown as { jwt: Signer }).jwt;
-  const verified = new Map<string, { claims: TokenClaims; exp: number }>();
+  const verified = new Map<string, VerifiedToken>();
   return {
     async issue({ userId, sessionId }) {
       const exp = Math.floor(clock.now().getTime() / 1000) + ttlSeconds;
@@ -48,7 +57,7 @@ export function createTokens(secret: string, ttlSeconds: number, clock: Clock): 
     },
     peek(token) {
       const hit = verified.get(token);
-      return hit && hit.exp > Date.now() / 1000 ? hit.claims : undefined;
+      return hit && hit.exp > Date.now() / 1000 ? hit : undefined;
     },
     async verify(token) {
       const hit = verified.get(token);

@@ -35,6 +35,7 @@ export interface ReceivedMail {
 export class TestClock implements Clock {
   offsetMs = 0;
   now = () => new Date(Date.now() + this.offsetMs);
+  nowMs = () => Date.now() + this.offsetMs;
   advance(ms: number) {
     this.offsetMs += ms;
   }

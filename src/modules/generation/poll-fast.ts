@@ -6,14 +6,18 @@
 // path or method, a query string, a body, an unusual Authorization header, a token not verified before, a task or
 // session the cache does not hold), which Elysia then serves as always, with the same checks and answers.
 //
+// An answer, once made, is kept per token and task and served again while nothing it was made from can have changed
+// (the Answer interface below says what is checked); past that the checks run again in full and make a new one.
+//
 // What it answers is byte for byte what the route in index.ts answers (test/poll-cache.test.ts compares them),
 // with the same response headers (X-Request-Id, CORS), the same access line and the same request metric.
 import type { RecordAccess } from '../../http/access-log';
 import { REQUEST_ID_HEADER, requestIdFrom } from '../../http/access-log';
 import { type CorsSettings, corsHeaders } from '../../http/cors';
 import { linkStepMemo } from '../../http/result-links';
+import { type ReadCache, readCacheOf } from '../../http/read-cache';
 import type { Tokens } from '../../http/tokens';
-import { type CachedTask, cachedView, type CachedView, type GenerationDeps, TASK_ID, taskView } from './service';
+import { type CachedTask, cachedView, type GenerationDeps, TASK_ID, taskView } from './service';
 
 const PREFIX = '/api/v1/generation/';
 /** the route's pattern, as the access line and the metric name it */
@@ -28,6 +32,31 @@ export interface PollFastOptions {
   record: RecordAccess;
 }
 
+/** How long an answer is reused at most (ms): every condition that depends on time is looked at again this often. */
+export const ANSWER_MAX_MS = 1_000;
+/** tokens whose answers are kept (the oldest forgotten first), and tasks per token (a client polling several) */
+const MAX_TOKENS = 10_000;
+const TASKS_PER_TOKEN = 4;
+
+/**
+ * The answer to one token's poll of one task, reused while nothing it was made from can have changed: the read
+ * cache's epoch is the same (any task change, logout or reconnection bumps it), its entries and the session have
+ * not expired, the token has not expired, the signed link's expiry step is the same, and at most ANSWER_MAX_MS.
+ */
+interface Answer {
+  taskId: string;
+  cache: ReadCache;
+  epoch: number;
+  /** performance.now() before which it may be served (the cache entries' ends, ANSWER_MAX_MS) */
+  until: number;
+  /** Date.now() before which it may be served (the token's and the session's expiry) */
+  wallUntil: number;
+  /** the expiry step of the signed link in the body (result-links.ts), or undefined for a body without one */
+  linkExp: string | undefined;
+  userId: number;
+  body: string;
+}
+
 /** Returns the poll's Response when it can answer from memory alone, else undefined (let Elysia serve it). */
 export function pollFastPath(o: PollFastOptions): (req: Request) => Response | undefined {
   const { d, tokens, record } = o;
@@ -36,19 +65,31 @@ export function pollFastPath(o: PollFastOptions): (req: Request) => Response | u
   const plain = new WeakMap<CachedTask, string>();
   const signed = linkStepMemo<CachedTask>();
   const corsOn = o.cors.corsOrigins !== null;
+  // Answers by Authorization header. Measured (embedded, 16 connections, 8 interleaved rounds, twice): the poll's
+  // p99 1.31 / 1.24 ms with an answer reused by one lookup against 1.82 / 2.11 ms when each poll looks up the token,
+  // the task, the session and the body in their own maps (the runtime limit 1.06 / 0.89 ms), 7–15% more req/s.
+  const answers = new Map<string, Answer[]>();
 
-  const bodyOf = (hit: CachedView, sessionId: string): string => {
-    const resultUrl = hit.view.data.result_url;
-    const links = d.links;
-    if (!links || resultUrl === undefined) {
-      let body = plain.get(hit.row);
-      if (body === undefined) plain.set(hit.row, (body = envelope(hit.view)));
-      return body;
+  const answer = (h: Headers, body: string, userId: number, started: number): Response => {
+    const reqId = requestIdFrom(h.get(REQUEST_ID_HEADER));
+    // literal keys ('x-request-id' is REQUEST_ID_HEADER): an object of one fixed shape per answer
+    const headers: Record<string, string> = corsOn
+      ? { 'content-type': CONTENT_TYPE, 'x-request-id': reqId, ...corsHeaders(o.cors, h.get('origin')) }
+      : { 'content-type': CONTENT_TYPE, 'x-request-id': reqId };
+    const res = new Response(body, { headers });
+    record('GET', POLL_ROUTE, 200, started, userId, reqId, true); // at debug, as the route's (access-log.ts)
+    return res;
+  };
+
+  const keep = (auth: string, a: Answer) => {
+    let list = answers.get(auth);
+    if (list === undefined) {
+      if (answers.size >= MAX_TOKENS) answers.delete(answers.keys().next().value as string);
+      answers.set(auth, (list = []));
     }
-    return signed(hit.row, sessionId, links.expiry(), () => {
-      const url = links.sign(resultUrl, sessionId);
-      return envelope(taskView(hit.row, () => url));
-    });
+    const i = list.findIndex((x) => x.taskId === a.taskId);
+    if (i >= 0) list[i] = a;
+    else if (list.push(a) > TASKS_PER_TOKEN) list.shift();
   };
 
   return (req) => {
@@ -64,17 +105,59 @@ export function pollFastPath(o: PollFastOptions): (req: Request) => Response | u
     // a GET with a body goes through the request guard (its size limit)
     if (h.get('content-length') !== null || h.get('transfer-encoding') !== null) return undefined;
     const started = performance.now();
-    const claims = tokens.peek(auth.slice(7));
-    if (!claims) return undefined;
+    const cache = readCacheOf(d.db);
+    if (cache === undefined) return undefined;
+    const kept = answers.get(auth);
+    if (kept !== undefined) {
+      for (const a of kept) {
+        if (a.taskId !== taskId) continue;
+        if (
+          a.cache === cache &&
+          a.epoch === cache.epoch() &&
+          started < a.until &&
+          Date.now() < a.wallUntil &&
+          cache.live &&
+          (a.linkExp === undefined || a.linkExp === d.links?.expiry())
+        )
+          return answer(h, a.body, a.userId, started);
+        break;
+      }
+    }
+    const token = tokens.peek(auth.slice(7));
+    if (!token) return undefined;
+    const { claims } = token;
+    const epoch = cache.epoch();
     const hit = cachedView(d, claims, taskId);
     if (!hit) return undefined;
-    const reqId = requestIdFrom(h.get(REQUEST_ID_HEADER));
-    const headers: Record<string, string> = corsOn
-      ? { 'content-type': CONTENT_TYPE, [REQUEST_ID_HEADER]: reqId, ...corsHeaders(o.cors, h.get('origin')) }
-      : { 'content-type': CONTENT_TYPE, [REQUEST_ID_HEADER]: reqId };
-    const res = new Response(bodyOf(hit, claims.sessionId), { headers });
-    record('GET', POLL_ROUTE, 200, started, claims.userId, reqId, true); // at debug, as the route's (access-log.ts)
-    return res;
+    const now = Date.now();
+    const usable = cache.usableUntil(taskId, claims.sessionId, claims.userId, now);
+    const resultUrl = hit.view.data.result_url;
+    const links = d.links;
+    let body: string;
+    let linkExp: string | undefined;
+    if (!links || resultUrl === undefined) {
+      let b = plain.get(hit.row);
+      if (b === undefined) plain.set(hit.row, (b = envelope(hit.view)));
+      body = b;
+    } else {
+      linkExp = links.expiry();
+      body = signed(hit.row, claims.sessionId, linkExp, () => {
+        const url = links.sign(resultUrl, claims.sessionId);
+        return envelope(taskView(hit.row, () => url));
+      });
+    }
+    if (usable)
+      keep(auth, {
+        taskId,
+        cache,
+        epoch,
+        until: Math.min(usable.at, started + ANSWER_MAX_MS),
+        wallUntil: Math.min(token.exp * 1000, usable.expiresAt),
+        linkExp,
+        userId: claims.userId,
+        body,
+      });
+    return answer(h, body, claims.userId, started);
   };
 }
 

@@ -337,12 +337,13 @@ describe('i2v', () => {
  * `aigc-engine` and `aigc-encoder`). By name, because other test files in the same process (`--no-isolate`) start
  * threads of their own meanwhile (the embedded database's, a watchdog's), which counting every Worker thread saw.
  */
-function workerThreads(): Set<string> {
+function workerThreads(...names: string[]): Set<string> {
+  const wanted = names.length > 0 ? names : ['aigc-engine', 'aigc-encoder'];
   const out = new Set<string>();
   for (const t of readdirSync('/proc/self/task')) {
     try {
       const name = readFileSync(`/proc/self/task/${t}/comm`, 'utf8').trim();
-      if (name === 'aigc-engine' || name === 'aigc-encoder') out.add(t);
+      if (wanted.includes(name)) out.add(t);
     } catch {
       // the thread ended while we listed it
     }
@@ -413,9 +414,12 @@ describe('video encoding on a second thread', () => {
   });
 
   test.skipIf(!hasProc)('worker threads start with the first tasks that need them, then stay for the next ones', async () => {
-    const before = workerThreads();
-    const fresh = () => [...workerThreads()].filter((t) => !before.has(t));
-    const provider = createLocalProvider({ size: 2 });
+    // this provider's threads only, by a name of their own: under --no-isolate the suite's own runner (and what
+    // earlier files left queued) can start an aigc-engine thread in this process meanwhile
+    const NAME = 'aigc-engine-lz';
+    const before = workerThreads(NAME);
+    const fresh = () => [...workerThreads(NAME)].filter((t) => !before.has(t));
+    const provider = createLocalProvider({ size: 2, threadName: NAME });
     await provider.start!();
     try {
       // a runner whose tasks all go elsewhere never starts one

@@ -16,6 +16,8 @@ export interface LocalProviderOptions {
   priority?: WorkerPriority;
   /** worker entry; defaults to the built-in engine worker */
   workerUrl?: string;
+  /** the worker threads' name (what `top -H` shows; at most 15 characters on Linux), `aigc-engine` by default */
+  threadName?: string;
 }
 
 interface Slot {
@@ -41,7 +43,7 @@ export function createLocalProvider(o: LocalProviderOptions): GenerationProvider
   /** the slot's worker, started now if it has none */
   const workerOf = (slot: Slot): Worker => {
     if (slot.worker) return slot.worker;
-    const worker = new Worker(url, { name: 'aigc-engine' });
+    const worker = new Worker(url, { name: o.threadName ?? 'aigc-engine' });
     slot.worker = worker;
     worker.onmessage = (ev: MessageEvent<WorkerMessage>) => {
       if (slot.worker === worker) slot.onMessage?.(ev.data);

@@ -120,17 +120,15 @@ export class ReadCache {
   }
 
   /**
-   * For an answer kept by the poll's fast path (modules/generation/poll-fast.ts): until when the cached task `taskId`
-   * and the session `sessionId` of `userId` may both still be used — `at`, the earlier end of the two entries
-   * (performance.now() time, ENTRY_TTL_MS after each was read), and `expiresAt`, the session's own expiry (epoch ms).
-   * Null when either is not cached or the session is not alive for that user. Whatever is forgotten meanwhile bumps
-   * the epoch, which such an answer checks too.
+   * For an answer kept by the poll's fast path (modules/generation/poll-fast.ts), right after `task` and
+   * `sessionAlive` found both usable: `at`, the earlier end of the two entries (performance.now() time, ENTRY_TTL_MS
+   * after each was read), and `expiresAt`, the session's own expiry (epoch ms). Null when either is not cached.
+   * Whatever is forgotten meanwhile bumps the epoch, which such an answer checks too.
    */
-  usableUntil(taskId: string, sessionId: string, userId: number, now = Date.now()): { at: number; expiresAt: number } | null {
-    if (!this.live) return null;
+  entriesUntil(taskId: string, sessionId: string): { at: number; expiresAt: number } | null {
     const s = this.sessions.get(sessionId);
     const t = this.tasks.get(taskId);
-    if (!s || !t || s.value.userId !== userId || s.value.expiresAt <= now) return null;
+    if (!s || !t) return null;
     return { at: Math.min(s.at, t.at) + ENTRY_TTL_MS, expiresAt: s.value.expiresAt };
   }
 

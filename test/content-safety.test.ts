@@ -24,7 +24,7 @@ import { type FakeModeration, startFakeModeration } from './fakes/moderation';
 import { testEnv, type TestEnv } from './support/env';
 import { ffmpegPath } from './support/ffprobe';
 import { call, newUser, type TestUser } from './support/http';
-import { createTask, download, waitTask } from './support/tasks';
+import { createTask, download, until, waitTask } from './support/tasks';
 import ffprobe from '@ffprobe-installer/ffprobe';
 
 setDefaultTimeout(60_000);
@@ -291,6 +291,17 @@ describe('review by an OpenAI-compatible moderation service (MODERATION=openai)'
     throw new Error(`task ${id} did not end`);
   }
 
+  /**
+   * The poll once the review CLI's change shows. The CLI is another process in production: its UPDATE reaches this
+   * instance's read cache by NOTIFY (api-notes: visible within 100 ms), so the poll right after the command may still
+   * answer from memory on PostgreSQL. Waits at most 2 s for the review status to leave `pending`.
+   */
+  const reviewed = (id: string) =>
+    until(`the review of ${id} to show`, async () => {
+      const data = (await poll(id)).body.data;
+      return data.review_status !== 'pending' && data;
+    }, 2000);
+
   test('a flagged prompt is code 400; the service saw the prompt with the configured model', async () => {
     const res = await post({ type: 't2i', prompt: `a ${fake.flagWord} scene` });
     expect(res.body).toEqual({ code: 400, message: '提示词包含违规内容，请修改后重试' });
@@ -313,7 +324,7 @@ describe('review by an OpenAI-compatible moderation service (MODERATION=openai)'
     expect(await reviewCommand({ db: env.database.db, storage: env.storage }, ['list'], (l) => lines.push(l))).toBe(0);
     expect(lines.some((l) => l.startsWith(id))).toBe(true);
     expect(await reviewCommand({ db: env.database.db, storage: env.storage }, ['approve', id], (l) => lines.push(l))).toBe(0);
-    const approved = (await poll(id)).body.data;
+    const approved = await reviewed(id);
     expect(approved).toMatchObject({ status: 'completed', review_status: 'approved', result_url: `/generated_outputs/${id}.png` });
     expect((await download(who.token, approved.result_url)).status).toBe(200);
     expect(await reviewCommand({ db: env.database.db, storage: env.storage }, ['approve', id], () => {})).toBe(1); // no longer held
@@ -325,7 +336,7 @@ describe('review by an OpenAI-compatible moderation service (MODERATION=openai)'
     await settle(id);
     const [before] = await env.database.db.select().from(tasks).where(eq(tasks.id, id));
     expect(await reviewCommand({ db: env.database.db, storage: env.storage }, ['reject', id, '含有暴力内容'], () => {})).toBe(0);
-    expect((await poll(id)).body.data).toMatchObject({ status: 'failed', error: '含有暴力内容', review_status: 'rejected', review_message: '含有暴力内容' });
+    expect(await reviewed(id)).toMatchObject({ status: 'failed', error: '含有暴力内容', review_status: 'rejected', review_message: '含有暴力内容' });
     expect(await env.storage.exists(before.resultKey!)).toBe(false);
   });
 

@@ -47,6 +47,8 @@ export interface RunnerOptions {
   moderator: Moderator;
   /** counts outcomes and busy workers (/metrics); by default the registry of `db` */
   metrics?: TaskMetrics;
+  /** least time between two progress writes of one task (ms; default 250); the final 100 is always written */
+  progressEveryMs?: number;
 }
 
 export interface Runner {
@@ -104,6 +106,7 @@ export function createRunner(o: RunnerOptions): Runner {
   const busy = new Map<string, number>();
   const running = new Map<string, Running>();
   const maxOutput = o.maxOutputBytes ?? 512 * 1024 * 1024;
+  const progressEveryMs = o.progressEveryMs ?? 250;
   let stopped = true;
   let pumping: Promise<void> | null = null;
   let again = false;
@@ -268,7 +271,7 @@ export function createRunner(o: RunnerOptions): Runner {
         const value = p.progress ?? lastProgress.value;
         const qp = p.queuePosition === undefined ? lastProgress.queue : p.queuePosition ?? -1;
         if (value === lastProgress.value && qp === lastProgress.queue) return;
-        if (now - lastProgress.at < 250 && value !== 100) return;
+        if (now - lastProgress.at < progressEveryMs && value !== 100) return;
         lastProgress = { at: now, value, queue: qp };
         queue.reportProgress(o.db, claim, p).catch((e) => o.log.warn(`task ${task.id}: progress not recorded: ${(e as Error).message}`));
       },

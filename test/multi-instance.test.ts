@@ -388,14 +388,15 @@ describe.skipIf(!reachable)('several instances: two api + one worker on one data
     // both instances have verified (and cached) the token's signature
     for (const inst of [A, B]) expect((await api(inst, 'GET', '/api/v1/user/sessions', { token: u.token })).status).toBe(200);
     expect((await api(A, 'POST', '/api/v1/auth/logout', { token: u.token })).body.code).toBe(200);
-    const t0 = performance.now();
-    let refusedAfter = -1;
-    while (performance.now() - t0 < 1000) {
-      if ((await api(B, 'GET', '/api/v1/user/sessions', { token: u.token })).status === 401) {
-        refusedAfter = performance.now() - t0;
-        break;
+    /** ms until `token` is refused (HTTP 401) by `inst`, asking again at once; -1 when still accepted after 1 s */
+    const refusedWithin = async (inst: Instance, token: string) => {
+      const t0 = performance.now();
+      while (performance.now() - t0 < 1000) {
+        if ((await api(inst, 'GET', '/api/v1/user/sessions', { token })).status === 401) return performance.now() - t0;
       }
-    }
+      return -1;
+    };
+    const refusedAfter = await refusedWithin(B, u.token);
     expect(refusedAfter).toBeGreaterThanOrEqual(0);
     expect(refusedAfter).toBeLessThan(1000);
     // the hot poll route (signature from the cache, session checked in its own query) refuses it too
@@ -406,7 +407,11 @@ describe.skipIf(!reachable)('several instances: two api + one worker on one data
     const id = sessions.body.data[0].id ?? sessions.body.data[0].session_id;
     const third = await login(A, u.account);
     expect((await api(B, 'DELETE', `/api/v1/user/sessions/${id}`, { token: third })).body.code).toBe(200);
-    expect((await api(A, 'GET', '/api/v1/user/sessions', { token: second })).status).toBe(401);
+    // A learns it by NOTIFY, like the logout above: A had just served `second` from memory, so its next request may
+    // come before the notification (seen once under load); refused within the second all the same
+    const endedAfter = await refusedWithin(A, second);
+    expect(endedAfter).toBeGreaterThanOrEqual(0);
+    expect(endedAfter).toBeLessThan(1000);
   });
 
   test('the forgot-password limits hold across instances: one mail per address, the per-IP count is shared', async () => {

@@ -417,11 +417,24 @@ describe('video encoding on a second thread', () => {
     // this provider's threads only, by a name of their own: under --no-isolate the suite's own runner (and what
     // earlier files left queued) can start an aigc-engine thread in this process meanwhile
     const NAME = 'aigc-engine-lz';
-    const before = workerThreads(NAME);
-    const fresh = () => [...workerThreads(NAME)].filter((t) => !before.has(t));
     // A thread a worker's thread creates (the runtime's JIT or pool threads start on demand) carries that thread's
-    // name until it sets its own: seen once as an extra "aigc-engine-lz" for a moment. So each count below is awaited
-    // (≤ 2 s): an extra engine thread would stay (they are kept for the next tasks) and still fail it.
+    // name, and one that never sets its own keeps it: seen as an extra "aigc-engine-lz" for a moment, and once (in the
+    // full suite, on a slow machine) for good. A worker's thread between tasks waits in its event loop (epoll); so at
+    // the points below, where every task is done, the threads of that name that wait elsewhere are not workers. Each
+    // count is also awaited (≤ 2 s): an extra worker would stay (they are kept for the next tasks) and still fail it.
+    const idleWorkers = () =>
+      new Set(
+        [...workerThreads(NAME)].filter((t) => {
+          try {
+            const wchan = readFileSync(`/proc/self/task/${t}/wchan`, 'utf8').trim();
+            return wchan === '0' || wchan === '' || /epoll|ep_poll/.test(wchan); // no wait channel shown: count it
+          } catch {
+            return false; // ended meanwhile
+          }
+        }),
+      );
+    const before = idleWorkers();
+    const fresh = () => [...idleWorkers()].filter((t) => !before.has(t));
     const settles = async (want: (ids: string[]) => boolean) => {
       if (!(await until(() => want(fresh()), 2000))) throw new Error(`engine threads: ${JSON.stringify(fresh())}`);
       return fresh();

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { sql } from 'drizzle-orm';
 import { type Database, openDatabase, rowsOf } from '../src/db/client';
+import { PGLITE_MAX_STATEMENTS } from '../src/db/pglite-protocol';
 import { pgliteSeed } from './support/env';
 
 let database: Database;
@@ -101,6 +102,84 @@ describe('the embedded database on its own thread', () => {
     expect(row.j).toEqual({ a: [1, 'x', null] });
     expect([...(row.b as Uint8Array)]).toEqual([0, 255, 16]);
     expect(row.n).toBeNull();
+  });
+
+  test('parameters of every type the app sends arrive as PostgreSQL inferred them, on first use and by name later', async () => {
+    await database.db.execute(
+      sql`create table thread_p (id int primary key, t text, j jsonb, at timestamptz, b bytea, a int[], f boolean, n text, big bigint)`,
+    );
+    const insert = (id: number) =>
+      database.db.execute(
+        sql`insert into thread_p (id, t, j, at, b, a, f, n, big) values (${id}, ${'naïve 猫'}, ${JSON.stringify({ k: [1, 'x'] })}, ${'2026-12-03T10:00:00.123Z'}, ${new Uint8Array([0, 255, 16])}, ${sql.param([3, 1, 2])}, ${true}, ${null}, ${'9007199254740993'})`,
+      );
+    for (const id of [1, 2, 3]) await insert(id); // the first parses the text; the others run it by name
+    const rows = rowsOf<Record<string, unknown>>(
+      await database.db.execute(sql`select id, t, j, at, b, a, f, n, big::text as big from thread_p where id = any(${sql.param([1, 2, 3])}) order by id`),
+    );
+    expect(rows.map((r) => r.id)).toEqual([1, 2, 3]);
+    for (const r of rows) {
+      expect(r.t).toBe('naïve 猫');
+      expect(r.j).toEqual({ k: [1, 'x'] });
+      expect(r.at).toBe('2026-12-03 10:00:00.123+00');
+      expect([...(r.b as Uint8Array)]).toEqual([0, 255, 16]);
+      expect(r.a).toEqual([3, 1, 2]);
+      expect(r.f).toBe(true);
+      expect(r.n).toBeNull();
+      expect(r.big).toBe('9007199254740993');
+    }
+    // one prepared statement per text, however often it ran
+    const kept = rowsOf<{ n: number }>(await database.db.execute(sql`select count(*)::int as n from pg_prepared_statements where statement like 'insert into thread_p %'`));
+    expect(kept[0].n).toBe(1);
+  });
+
+  test('the same new text from many callers at once is parsed once and answers each of them', async () => {
+    const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => database.db.execute(sql`select ${i}::int * 7 as v, 'concurrent-once' as tag`)));
+    expect(answers.map((a) => rowsOf<{ v: number }>(a)[0].v)).toEqual(Array.from({ length: 40 }, (_, i) => i * 7));
+    const kept = rowsOf<{ n: number }>(await database.db.execute(sql`select count(*)::int as n from pg_prepared_statements where statement like '%concurrent-once%' and statement not like '%pg_prepared_statements%'`));
+    expect(kept[0].n).toBe(1);
+  });
+
+  test(`at most ${PGLITE_MAX_STATEMENTS} statements are kept (least recently used closed first); an evicted one runs again`, async () => {
+    // texts with a parameter each, so that they are prepared like the app's
+    const run = (i: number) => database.db.execute(sql`select ${i}::int + 1 as v, ${`evict-${i}`}::text as tag`.append(sql.raw(` /* evict-${i} */`)));
+    for (let i = 0; i < PGLITE_MAX_STATEMENTS + 40; i++) expect(rowsOf<{ v: number }>(await run(i))[0].v).toBe(i + 1);
+    const count = async () => rowsOf<{ n: number }>(await database.db.execute(sql`select count(*)::int as n from pg_prepared_statements`))[0].n;
+    // the closes of the evicted go out with the next statements outside a transaction
+    await database.db.execute(sql`select ${1}::int as flush`);
+    expect(await count()).toBeLessThanOrEqual(PGLITE_MAX_STATEMENTS + 1);
+    expect(rowsOf<{ v: number }>(await run(0))[0].v).toBe(1); // evicted long ago: parsed again
+  });
+
+  test('a failing statement in a transaction aborts it as before; its text runs by name afterwards', async () => {
+    const add = (tx: { execute: typeof database.db.execute }, id: number) => tx.execute(sql`insert into thread_t (id) values (${id})`);
+    await add(database.db, 40);
+    const outcome = await database.db
+      .transaction(async (tx) => {
+        await add(tx, 41);
+        await add(tx, 40); // duplicate key: the transaction is aborted
+      })
+      .then(() => null, (e) => e);
+    const pg = (outcome?.cause ?? outcome) as Record<string, unknown>;
+    expect(pg.code).toBe('23505');
+    const ids = rowsOf<{ id: number }>(await database.db.execute(sql`select id from thread_t where id between 40 and 49 order by id`));
+    expect(ids.map((r) => r.id)).toEqual([40]);
+    await database.db.transaction(async (tx) => {
+      await add(tx, 42);
+      await add(tx, 43);
+    });
+    const after = rowsOf<{ id: number }>(await database.db.execute(sql`select id from thread_t where id between 40 and 49 order by id`));
+    expect(after.map((r) => r.id)).toEqual([40, 42, 43]);
+  });
+
+  test('a text that fails to parse is not kept: the same error every time, and nothing left prepared', async () => {
+    for (let i = 0; i < 2; i++) {
+      const e = await database.db.execute(sql`select no_such_column + ${i}::int as v from thread_t`).then(() => null, (e) => e);
+      const pg = (e?.cause ?? e) as Record<string, unknown>;
+      expect(pg.code).toBe('42703');
+      expect(String(pg.message)).toContain('no_such_column');
+    }
+    const kept = rowsOf<{ n: number }>(await database.db.execute(sql`select count(*)::int as n from pg_prepared_statements where statement like '%no_such_column%' and statement not like '%pg_prepared_statements%'`));
+    expect(kept[0].n).toBe(0);
   });
 
   test('after close every call fails with a clear error', async () => {

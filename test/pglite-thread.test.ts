@@ -4,8 +4,9 @@
 // returns, the types drizzle reads as text; and the HTTP thread must stay free while a statement runs.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test';
 import { sql } from 'drizzle-orm';
+import { PgDialect } from 'drizzle-orm/pg-core';
 import { type Database, openDatabase, rowsOf } from '../src/db/client';
-import { PGLITE_MAX_STATEMENTS } from '../src/db/pglite-protocol';
+import { PGLITE_MAX_PREPARED_TEXT, PGLITE_MAX_STATEMENTS } from '../src/db/pglite-protocol';
 import { pgliteSeed } from './support/env';
 
 let database: Database;
@@ -148,6 +149,23 @@ describe('the embedded database on its own thread', () => {
     await database.db.execute(sql`select ${1}::int as flush`);
     expect(await count()).toBeLessThanOrEqual(PGLITE_MAX_STATEMENTS + 1);
     expect(rowsOf<{ v: number }>(await run(0))[0].v).toBe(1); // evicted long ago: parsed again
+  });
+
+  test(`a text over ${PGLITE_MAX_PREPARED_TEXT} characters (a batch of many rows) runs unprepared, as PGlite's query() runs it`, async () => {
+    const ids = Array.from({ length: 1200 }, (_, i) => 1000 + i);
+    const batch = sql`insert into thread_t (id) values ${sql.join(
+      ids.map((id) => sql`(${id})`),
+      sql`, `,
+    )} returning id`;
+    const text = new PgDialect().sqlToQuery(batch).sql;
+    expect(text.length).toBeGreaterThan(PGLITE_MAX_PREPARED_TEXT);
+    expect(rowsOf<{ id: number }>(await database.db.execute(batch)).map((r) => r.id)).toEqual(ids);
+    const kept = rowsOf<{ n: number }>(await database.db.execute(sql`select count(*)::int as n from pg_prepared_statements where statement like 'insert into thread_t (id) values ($1), ($2)%'`));
+    expect(kept[0].n).toBe(0);
+    // a short one of the same kind is kept
+    await database.db.execute(sql`insert into thread_t (id) values (${3000}), (${3001}) returning id`);
+    const short = rowsOf<{ n: number }>(await database.db.execute(sql`select count(*)::int as n from pg_prepared_statements where statement like 'insert into thread_t (id) values ($1), ($2)%'`));
+    expect(short[0].n).toBe(1);
   });
 
   test('a failing statement in a transaction aborts it as before; its text runs by name afterwards', async () => {

@@ -9,7 +9,7 @@
 // result, so the HTTP thread's read cache (src/http/read-cache.ts) hears of a change before anyone is told it is done.
 import { parse as pgliteParse, PGlite, protocol, type Transaction } from '@electric-sql/pglite';
 import { loadPgliteAssets } from './pglite-assets';
-import { PGLITE_CONF, PGLITE_MAX_STATEMENTS as MAX_STATEMENTS, type PgliteReply, type PgliteRequest, type QueryRequest, serializeError } from './pglite-protocol';
+import { PGLITE_CONF, PGLITE_MAX_PREPARED_TEXT as MAX_PREPARED_TEXT, PGLITE_MAX_STATEMENTS as MAX_STATEMENTS, type PgliteReply, type PgliteRequest, type QueryRequest, serializeError } from './pglite-protocol';
 import { resolveSeed, unpackDataDir } from './seed';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,7 +40,8 @@ function optionsOf(r: QueryRequest) {
 // select 0.19–0.25 → 0.06–0.10 ms, a count 0.22–0.41 → 0.08–0.09 ms, the queue's claim 0.89–1.11 → 0.38–0.58 ms.
 // The results are parsed by PGlite's own parser and the values serialised by its own serialisers (per parameter
 // type), so the rows and errors are those of query(). At most MAX_STATEMENTS are kept, the least recently used
-// closed first (the Close goes out with the next statement outside a transaction).
+// closed first (the Close goes out with the next statement outside a transaction); texts over MAX_PREPARED_TEXT
+// characters are not prepared at all.
 
 const protocolOut = protocol.serialize as unknown as {
   parse(o: { name: string; text: string }): Uint8Array;
@@ -91,6 +92,8 @@ const USUAL_WAY = Symbol('usual way');
  * under PGlite's query lock (every call is then one at a time, and a statement being parsed is never seen half-done).
  */
 async function runPrepared(db: PgliteInternals, m: QueryRequest, inTx: boolean): Promise<unknown> {
+  // a long text (a batch of many rows) is seldom repeated and its parsed form is large: not worth keeping
+  if (m.text.length > MAX_PREPARED_TEXT) return USUAL_WAY;
   let st = statements.get(m.text);
   let mine = false;
   if (st === undefined) {

@@ -2,12 +2,12 @@
 // (src/db/pglite-worker.ts). Every request carries an id; the reply with that id is `ok` or `error`. `notify` is a
 // NOTIFY the database raised, posted before the result of the statement that raised it.
 
-/** postgresql.conf lines for the embedded database (idle RSS about 120 MB lower than the defaults). */
 /** named prepared statements the database's thread keeps at most (src/db/pglite-worker.ts), least recently used closed first */
 export const PGLITE_MAX_STATEMENTS = 500;
 /** statement texts longer than this (characters) are not prepared: a batch of many rows is seldom repeated and large */
 export const PGLITE_MAX_PREPARED_TEXT = 8192;
 
+/** postgresql.conf lines for the embedded database (idle RSS about 120 MB lower than the defaults). */
 export const PGLITE_CONF = ['shared_buffers = 16MB', 'wal_buffers = 1MB', 'work_mem = 4MB', 'maintenance_work_mem = 16MB'];
 
 /**

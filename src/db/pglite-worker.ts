@@ -40,8 +40,8 @@ function optionsOf(r: QueryRequest) {
 // select 0.19–0.25 → 0.06–0.10 ms, a count 0.22–0.41 → 0.08–0.09 ms, the queue's claim 0.89–1.11 → 0.38–0.58 ms.
 // The results are parsed by PGlite's own parser and the values serialised by its own serialisers (per parameter
 // type), so the rows and errors are those of query(). At most MAX_STATEMENTS are kept, the least recently used
-// closed first (the Close goes out with the next statement outside a transaction); texts over MAX_PREPARED_TEXT
-// characters are not prepared at all.
+// closed first (the Close goes out with the next statement parsed outside a transaction); texts over
+// MAX_PREPARED_TEXT characters are not prepared at all.
 
 const protocolOut = protocol.serialize as unknown as {
   parse(o: { name: string; text: string }): Uint8Array;
@@ -66,9 +66,12 @@ interface Statement {
   /** the parameters' type OIDs, as PostgreSQL inferred them */
   types: number[];
 }
-/** statement text → its statement (a promise while it is being parsed); in least-recently-used order */
-const statements = new Map<string, Promise<Statement>>();
-/** names of evicted statements still to Close */
+/**
+ * statement text → its prepared statement, in least-recently-used order. Read and written only inside runPrepared,
+ * under PGlite's query lock: no other call sees a statement while it is being parsed.
+ */
+const statements = new Map<string, Statement>();
+/** names of evicted statements, closed with the next statement parsed outside a transaction */
 const toClose: string[] = [];
 let statementSeq = 0;
 
@@ -87,49 +90,44 @@ function concat(parts: Uint8Array[]): Uint8Array {
 /** what runPrepared returns when the statement is to go PGlite's usual way (query()) instead */
 const USUAL_WAY = Symbol('usual way');
 
+/** Parses `text` under a new name and reads its parameter types; a failure keeps nothing. */
+async function prepare(db: PgliteInternals, text: string, inTx: boolean): Promise<Statement> {
+  const name = `aigc_${++statementSeq}`;
+  // Parse and Describe with a Sync, so that an error leaves the protocol ready (and, in a transaction, aborts it as
+  // query() would have done with the same text). Pending Closes wait for a statement outside a transaction, so that
+  // nothing but the caller's own statements runs inside one.
+  const closes = inTx ? [] : toClose.splice(0).map((n) => protocolOut.close({ type: 'S', name: n }));
+  const { messages } = await db.execProtocol(
+    concat([...closes, protocolOut.parse({ name, text }), protocolOut.describe({ type: 'S', name }), protocolOut.sync()]),
+    { syncToFs: false },
+  );
+  return { name, types: parseParameterTypes(messages) };
+}
+
 /**
  * The query as PGlite's query() would answer it, through a named statement; inTx: inside an open transaction. Run it
- * under PGlite's query lock (every call is then one at a time, and a statement being parsed is never seen half-done).
+ * under PGlite's query lock (one call at a time).
  */
 async function runPrepared(db: PgliteInternals, m: QueryRequest, inTx: boolean): Promise<unknown> {
   // a long text (a batch of many rows) is seldom repeated and its parsed form is large: not worth keeping
   if (m.text.length > MAX_PREPARED_TEXT) return USUAL_WAY;
-  let st = statements.get(m.text);
-  let mine = false;
-  if (st === undefined) {
-    mine = true;
-    const name = `aigc_${++statementSeq}`;
-    // Parse and Describe with a Sync, so that an error leaves the protocol ready (and, in a transaction, aborts it
-    // as query() would have done with the same text)
-    const prefix = inTx ? [] : toClose.splice(0).map((n) => protocolOut.close({ type: 'S', name: n }));
-    st = db
-      .execProtocol(concat([...prefix, protocolOut.parse({ name, text: m.text }), protocolOut.describe({ type: 'S', name }), protocolOut.sync()]), { syncToFs: false })
-      .then(({ messages }) => ({ name, types: parseParameterTypes(messages) }));
-    statements.set(m.text, st);
-    if (statements.size > MAX_STATEMENTS) {
-      const [oldest, gone] = statements.entries().next().value as [string, Promise<Statement>];
-      statements.delete(oldest);
-      gone.then((s) => toClose.push(s.name)).catch(() => {});
-    }
-  } else {
-    statements.delete(m.text); // most recently used last
-    statements.set(m.text, st);
-  }
-  let s: Statement;
   try {
-    s = await st;
-  } catch (e) {
-    if (statements.get(m.text) === st) statements.delete(m.text);
-    if (mine) throw withQuery(e, m.text);
-    // another request's attempt failed (e.g. in its aborted transaction): this one goes the usual way
-    return USUAL_WAY;
-  }
-  const values = m.params.map((v, i) => {
-    if (v === null || v === undefined) return null;
-    const serialize = db.serializers[s.types[i]!];
-    return serialize ? serialize(v) : String(v);
-  });
-  try {
+    let s = statements.get(m.text);
+    if (s === undefined) {
+      s = await prepare(db, m.text, inTx);
+      if (statements.size >= MAX_STATEMENTS) {
+        const [oldest, gone] = statements.entries().next().value as [string, Statement];
+        statements.delete(oldest);
+        toClose.push(gone.name);
+      }
+    } else statements.delete(m.text); // set again below: most recently used last
+    statements.set(m.text, s);
+    const types = s.types;
+    const values = m.params.map((v, i) => {
+      if (v === null || v === undefined) return null;
+      const serialize = db.serializers[types[i]!];
+      return serialize ? serialize(v) : String(v);
+    });
     const { messages } = await db.execProtocol(
       concat([protocolOut.bind({ statement: s.name, values }), protocolOut.describe({ type: 'P' }), protocolOut.execute({}), protocolOut.sync()]),
       { syncToFs: !inTx },

@@ -236,7 +236,7 @@ function nestText({ depth, shape }: Nest): string {
 
 const rawTexts = fc.constantFrom(
   '{', '}', '{"a":}', '[1,2', 'nul', '{"a":1,}', '{"a":1}{"b":2}', '  ', '\n', '\ufeff{}', '{"a":"\\ud800"}',
-  '{"\\u0000":1}', '{"a":"\\u0000"}', '{"__proto__":{"admin":true}}', '{"constructor":{"prototype":{"x":1}}}',
+  '{"\\u0000":1}', '{"a":"\\u0000"}', '{"__proto__":{"admin":true}}', '{"constructor":{"prototype":{"x":1}}}', '{"a":{"toString":0}}',
   '{"a":"\\x41"}', "{'a':1}", '{"a":NaN}', '{"a":Infinity}', '{"a":01}', '{"a":.5}', '{"a":1e}', '"\\ud800"',
   '[]', 'null', 'true', '0', '"str"', '1e309', '{"a":"\\uD800\\uDC00"}', '{"a":"\\udc00\\ud800"}',
 );
@@ -397,7 +397,7 @@ const mutationArb = fc.record({
   op: fc.constantFrom('replace', 'replace', 'replace', 'delete', 'rename', 'add'),
   at: fc.nat(),
   value: hostileValue,
-  key: fc.oneof(fc.string({ maxLength: 8 }), nulString, loneSurrogate, fc.constantFrom('__proto__', 'constructor', '')),
+  key: fc.oneof(fc.string({ maxLength: 8 }), nulString, loneSurrogate, fc.constantFrom('__proto__', 'constructor', 'toString', '')),
 });
 
 // ---------------------------------------------------------------------------------------------------------------

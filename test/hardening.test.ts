@@ -122,6 +122,34 @@ describe('finding 4: NUL bytes gave HTTP 500', () => {
   });
 });
 
+describe('fuzz finding: a body object with a key named toString gave HTTP 500', () => {
+  // String() of such an object throws; Elysia's validation message builds one from a wrong-typed value
+  test('refused as code 400 naming the field, before validation; nothing is written; the name as a value is fine', async () => {
+    const u = await newUser('tostr');
+    const before = (await call('GET', '/api/v1/user/favorite_list', { token: u.token })).body.data as { id: number }[];
+    const root = before[0].id;
+    const cases: [string, string, unknown, string][] = [
+      ['POST', '/api/v1/user/generation_list', { result_url: { toString: 0 } }, 'result_url.toString'],
+      ['POST', '/api/v1/auth/login', { account: { toString: 'x', valueOf: 1 }, password: 'x' }, 'account.toString'],
+      ['POST', '/api/v1/generation', { type: 't2i', prompt: 'p', parameters: { width: { toString: null } } }, 'parameters.width.toString'],
+      ['POST', '/api/v1/user/favorite_list/batch', { items: [{ temp_id: 1, parent_id: root, name: { toString: [] }, node_type: 'folder' }] }, 'items[0].name.toString'],
+      ['POST', '/api/v1/user/favorite_list', { parent_id: root, name: 'n', node_type: 'folder', toString: 1 }, 'toString'],
+    ];
+    for (const [method, path, body, field] of cases) {
+      const res = await call(method, path, { token: u.token, body });
+      expect(res.status, `${path} ${field}`).toBe(200);
+      expect(res.body, `${path} ${field}`).toEqual({ code: 400, message: `参数不合规：${field}（不接受名为 toString 的键）` });
+    }
+    expect(await history(u.token)).toEqual([]);
+    expect((await call('GET', '/api/v1/user/favorite_list', { token: u.token })).body.data).toEqual(before);
+    // "toString" as a value, and a key that only starts like it, are ordinary input
+    const named = await call('POST', '/api/v1/user/favorite_list', { token: u.token, body: { parent_id: root, name: 'toString', node_type: 'folder' } });
+    expect(named.body.code).toBe(200);
+    const other = await call('POST', '/api/v1/user/generation_list', { token: u.token, body: { result_url: { toStringX: 0 } } });
+    expect(other.body).toEqual({ code: 400, message: '参数不合规：result_url' });
+  });
+});
+
 describe('finding 5: login throttling, per account name and per client IP, in the database', () => {
   const throttledApp = async (over: Partial<{ accountMax: number; ipMax: number }> = {}) => {
     const env = await testEnv();

@@ -9,7 +9,8 @@ import { AppError, badRequest, jsonResponse } from './envelope';
  *   MAX_JSON_DEPTH ⇒ code 400), so no validator or database ever sees a deep value;
  * - every string (keys included) of the body, the path and the query is checked for NUL and lone UTF-16
  *   surrogates (code 400 naming the field): PostgreSQL text cannot hold NUL, and a lone surrogate would be
- *   silently replaced (two different passwords would collide).
+ *   silently replaced (two different passwords would collide);
+ * - a body object with a key named `toString` is refused too (code 400 naming the field): it cannot be made text.
  *
  * Why it matters beyond 400-vs-500: the embedded PGlite backend runs in WASM, where PostgreSQL's stack-depth
  * check cannot measure the stack. A jsonb value nested a few thousand levels deep overflows it: PGlite then
@@ -79,7 +80,18 @@ export function badText(s: string): string | null {
 const join = (path: string, key: string | number) =>
   typeof key === 'number' ? `${path}[${key}]` : path ? `${path}.${key}` : key;
 
-/** The first string (value or key) in a parsed JSON value that badText refuses, as `[field, reason]`. */
+/**
+ * A JSON object with its own `toString` key cannot be turned into text: `String(v)` and `${v}` throw a TypeError
+ * (the key's value is never a function, and the inherited `valueOf` gives the object back). Elysia's validation
+ * error does exactly that with a wrong-typed value (`but found: ${value}`), so `{"result_url":{"toString":0}}` was
+ * HTTP 500 (found by the fuzz tier). No field of the API has that name: such a key is refused, naming the field.
+ */
+const UNPRINTABLE_KEY = 'toString';
+
+/**
+ * The first string (value or key) in a parsed JSON value that badText refuses, or the first `toString` key
+ * (UNPRINTABLE_KEY), as `[field, reason]`.
+ */
 export function findBadText(value: unknown, path = ''): [string, string] | null {
   if (typeof value === 'string') {
     const why = badText(value);
@@ -94,6 +106,7 @@ export function findBadText(value: unknown, path = ''): [string, string] | null 
     for (const [k, v] of Object.entries(value)) {
       const keyWhy = badText(k);
       if (keyWhy) return [join(path, '（键名）'), keyWhy];
+      if (k === UNPRINTABLE_KEY) return [join(path, k), `不接受名为 ${UNPRINTABLE_KEY} 的键`];
       const bad = findBadText(v, join(path, k));
       if (bad) return bad;
     }

@@ -75,18 +75,6 @@ const statements = new Map<string, Statement>();
 const toClose: string[] = [];
 let statementSeq = 0;
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  n = 0;
-  for (const p of parts) {
-    out.set(p, n);
-    n += p.length;
-  }
-  return out;
-}
-
 /** what runPrepared returns when the statement is to go PGlite's usual way (query()) instead */
 const USUAL_WAY = Symbol('usual way');
 
@@ -98,7 +86,7 @@ async function prepare(db: PgliteInternals, text: string, inTx: boolean): Promis
   // nothing but the caller's own statements runs inside one.
   const closes = inTx ? [] : toClose.splice(0).map((n) => protocolOut.close({ type: 'S', name: n }));
   const { messages } = await db.execProtocol(
-    concat([...closes, protocolOut.parse({ name, text }), protocolOut.describe({ type: 'S', name }), protocolOut.sync()]),
+    Buffer.concat([...closes, protocolOut.parse({ name, text }), protocolOut.describe({ type: 'S', name }), protocolOut.sync()]),
     { syncToFs: false },
   );
   return { name, types: parseParameterTypes(messages) };
@@ -129,7 +117,7 @@ async function runPrepared(db: PgliteInternals, m: QueryRequest, inTx: boolean):
       return serialize ? serialize(v) : String(v);
     });
     const { messages } = await db.execProtocol(
-      concat([protocolOut.bind({ statement: s.name, values }), protocolOut.describe({ type: 'P' }), protocolOut.execute({}), protocolOut.sync()]),
+      Buffer.concat([protocolOut.bind({ statement: s.name, values }), protocolOut.describe({ type: 'P' }), protocolOut.execute({}), protocolOut.sync()]),
       { syncToFs: !inTx },
     );
     return parseResults(messages, db.parsers, optionsOf(m))[0];

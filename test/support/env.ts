@@ -25,6 +25,7 @@ import { createLabeller } from '../../src/labels';
 import { createModerator } from '../../src/moderation';
 import type { Moderator } from '../../src/moderation/types';
 import { ffmpegPath } from './ffprobe';
+import { TEST_PASSWORD_COST } from './server-process';
 
 export interface ReceivedMail {
   to: string[];
@@ -136,9 +137,8 @@ export function testEnv(): Promise<TestEnv> {
       FFMPEG_PATH: ffmpegPath,
       // servers the tests spawn sign with the same key, so that their labels verify here too
       AIGC_LABEL_KEY: TEST_LABEL_KEY,
-      // argon2id at a test cost (about 5 ms instead of 170); test/auth.test.ts checks the default cost
-      PASSWORD_HASH_MEMORY: '1024',
-      PASSWORD_HASH_TIME: '1',
+      // argon2id at the test cost, as the servers the tests start get it; test/auth.test.ts checks the default cost
+      ...TEST_PASSWORD_COST,
     });
     const database = await openTestDatabase();
     await migrate(database.db, migrations);

@@ -39,12 +39,12 @@ export interface SpawnServerOptions {
 const serverCommand = async (fromSource = false) => (fromSource ? [process.execPath, 'src/index.ts'] : [await testBinary()]);
 
 /**
- * argon2id at the test cost (1.7 ms a hash instead of 206 ms at the default cost, on a 2-core AMD EPYC VM), as
- * test/support/env.ts sets it for the in-process app: a child server's registrations and logins hash for real, only
- * cheaper. A test that sets either variable keeps its own; test/auth.test.ts checks the default cost. Measured on the
+ * argon2id at the test cost (1.7 ms a hash instead of 206 ms at the default cost, on a 2-core AMD EPYC VM), for the
+ * in-process app (test/support/env.ts) and every server and CLI run started here: registrations and logins hash for
+ * real, only cheaper. A test that sets either variable keeps its own; test/auth.test.ts checks the default cost. Measured on the
  * eight files that start servers, interleaved: 34.4 / 35.4 s of user CPU against 40.1 / 38.2 s.
  */
-const TEST_PASSWORD_COST = { PASSWORD_HASH_MEMORY: '1024', PASSWORD_HASH_TIME: '1' };
+export const TEST_PASSWORD_COST = { PASSWORD_HASH_MEMORY: '1024', PASSWORD_HASH_TIME: '1' };
 
 /**
  * The environment of a child server or CLI: the test's own, plus argon2's test cost and the test runner's JIT

@@ -491,4 +491,31 @@ describe('video encoding on a second thread', () => {
     }
     expect(await until(() => [...workerThreads()].every((t) => before.has(t)), 5000)).toBe(true);
   });
+
+  test.skipIf(!hasProc)('a video gets an encoder thread only while a core is free for it; the bytes are the same', async () => {
+    const ctx = { signal: new AbortController().signal, resume: null, saveJob: async () => {}, progress: () => {}, log: recordingLogger().log };
+    const job = (n: number) => ({ taskId: `t-cores-${n}`, type: 't2v' as const, prompt: 'ocean waves at dawn', parameters: { width: 256, height: 256, duration: 2, fps: 24, seed: 7 }, references: [], visibleLabel: false, sampleFrames: 0 });
+    // two videos at once on `cores` cores: the encoder threads they started (each stays idle after its video)
+    const twoAtOnce = async (cores: number) => {
+      const before = workerThreads('aigc-encoder');
+      const provider = createLocalProvider({ size: 2, cores });
+      await provider.start!();
+      try {
+        const outs = await Promise.all([provider.run(job(1), ctx), provider.run(job(2), ctx)]);
+        return { encoders: [...workerThreads('aigc-encoder')].filter((t) => !before.has(t)).length, outs };
+      } finally {
+        await provider.stop!();
+      }
+    };
+    // 2 cores: the first video's two threads fill them, the second encodes inline
+    const two = await twoAtOnce(2);
+    expect(two.encoders).toBe(1);
+    // 4 cores: both get one
+    const four = await twoAtOnce(4);
+    expect(four.encoders).toBe(2);
+    // inline and on a second thread: the same file
+    const bytes = [...two.outs, ...four.outs].map((o) => Buffer.from(o.bytes).toString('base64'));
+    expect(new Set(bytes).size).toBe(1);
+    checkMp4(two.outs[1].bytes, 48, 2, 256, 256);
+  });
 });

@@ -14,6 +14,8 @@ export interface JobRequest {
   sampleFrames: number;
   /** the CPU priority the worker thread should run at (Linux; ignored elsewhere) */
   priority: WorkerPriority;
+  /** videos: may encode on a second thread while rendering (a core is free for it, see providers/local.ts) */
+  encoderThread: boolean;
 }
 
 export type JobResult =

@@ -52,6 +52,7 @@ self.onmessage = async (event: MessageEvent<JobRequest>) => {
       references: job.references,
       visibleLabel: job.visibleLabel === true,
       sampleFrames: job.sampleFrames ?? 0,
+      encoderThread: job.encoderThread !== false,
       // at most one message per 5% of the frames
       onProgress: (done) => {
         if (done - reported < 0.05) return;

@@ -3,6 +3,14 @@
 // start, about 40 ms of CPU, is not paid by an instance whose tasks all go to remote providers, nor again by every
 // runner a test creates) and then stays for the next tasks. A worker that crashes fails only its task; an abort
 // (cancel, timeout, stop) terminates it at once. Either way the next task starts a fresh one.
+//
+// A video renders on its worker and encodes on a second thread of that worker (engine/local/video.ts) only while a
+// core is free for that thread: counting one thread per running task and two per video with an encoder thread, a
+// video gets one when its two fit into `cores`, else it encodes inline. When every core already runs a generation
+// thread the second thread adds no throughput, only more threads to switch between — and, measured on 2 cores with
+// both workers generating (bench/RESULTS.md, "poll latency while every worker generates"), a poll p99 of about 4 ms
+// instead of about 2 ms: the woken HTTP thread waited behind the four idle-priority threads. The bytes are the same.
+import { availableParallelism } from 'node:os';
 import type { WorkerPriority } from '../config';
 import type { JobRequest, WorkerMessage } from '../engine/protocol';
 import { TASK_TYPES } from '../tasks';
@@ -18,12 +26,16 @@ export interface LocalProviderOptions {
   workerUrl?: string;
   /** the worker threads' name (what `top -H` shows; at most 15 characters on Linux), `aigc-engine` by default */
   threadName?: string;
+  /** the cores generation threads may fill (see above); the machine's by default */
+  cores?: number;
 }
 
 interface Slot {
   /** none until a task needs one, and again after a crash or an abort */
   worker: Worker | undefined;
   busy: boolean;
+  /** the generation threads its task runs on: 0 when free, 1, or 2 for a video with an encoder thread */
+  threads: number;
   /** the running job's callbacks */
   onMessage: ((m: WorkerMessage) => void) | null;
   onDeath: ((why: string) => void) | null;
@@ -32,6 +44,7 @@ interface Slot {
 export function createLocalProvider(o: LocalProviderOptions): GenerationProvider {
   const url = o.workerUrl ?? workerEntry('src/engine/worker.ts');
   const slots: Slot[] = [];
+  const cores = Math.max(1, o.cores ?? availableParallelism());
 
   /** ends the slot's worker, if it has one; the next task on the slot starts a fresh one */
   const drop = (slot: Slot) => {
@@ -66,7 +79,7 @@ export function createLocalProvider(o: LocalProviderOptions): GenerationProvider
     let free: Slot | undefined;
     for (const s of slots) if (!s.busy && (!free || (!free.worker && s.worker))) free = s;
     if (free || slots.length >= o.size) return free;
-    free = { worker: undefined, busy: false, onMessage: null, onDeath: null };
+    free = { worker: undefined, busy: false, threads: 0, onMessage: null, onDeath: null };
     slots.push(free);
     return free;
   };
@@ -88,9 +101,14 @@ export function createLocalProvider(o: LocalProviderOptions): GenerationProvider
       const slot = freeSlot();
       if (!slot) return Promise.reject(new Error('local provider: no free worker'));
       slot.busy = true;
+      const video = job.type === 't2v' || job.type === 'i2v';
+      const used = slots.reduce((n, s) => n + s.threads, 0);
+      const encoderThread = video && used + 2 <= cores;
+      slot.threads = encoderThread ? 2 : 1;
       return new Promise<ProviderOutput>((resolve, reject) => {
         const done = () => {
           slot.busy = false;
+          slot.threads = 0;
           slot.onMessage = null;
           slot.onDeath = null;
           ctx.signal.removeEventListener('abort', onAbort);
@@ -125,6 +143,7 @@ export function createLocalProvider(o: LocalProviderOptions): GenerationProvider
           visibleLabel: job.visibleLabel === true,
           sampleFrames: job.sampleFrames ?? 0,
           priority: o.priority ?? 'normal',
+          encoderThread,
         };
         workerOf(slot).postMessage(request, request.references.map((b) => b.buffer as ArrayBuffer));
       });

@@ -44,6 +44,8 @@ export interface EngineInput {
   visibleLabel?: boolean;
   /** videos: return this many frames (spread over the clip) as PNG in `sampleFrames`, for content review */
   sampleFrames?: number;
+  /** videos: encode on a second thread while the next frames render (video.ts); false = on this thread. Default true */
+  encoderThread?: boolean;
 }
 
 export interface EngineOutput {
@@ -189,7 +191,7 @@ async function runT2V(input: EngineInput): Promise<EngineOutput> {
     scene.render(buf, i / fps);
     if (input.visibleLabel) stampAigcMark({ width: W, height: H, data: buf });
     sampler.take(i, buf);
-  });
+  }, { encoderThread: input.encoderThread });
   return { bytes, ext: 'mp4', mime: 'video/mp4', width: W, height: H, frames, sampleFrames: sampler.samples };
 }
 
@@ -231,7 +233,7 @@ async function runI2V(input: EngineInput): Promise<EngineOutput> {
     renderAnimFrame(plan, buf, W, H, i, frames);
     if (input.visibleLabel) stampAigcMark({ width: W, height: H, data: buf });
     sampler.take(i, buf);
-  });
+  }, { encoderThread: input.encoderThread });
   return { bytes, ext: 'mp4', mime: 'video/mp4', width: W, height: H, frames, sampleFrames: sampler.samples };
 }
 

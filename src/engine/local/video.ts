@@ -104,10 +104,15 @@ function finishMp4(raw: Uint8Array): Uint8Array {
 /**
  * Encode `frames` RGBA frames produced on demand by `renderFrame(i, buf)`: it must write every pixel of buf (a
  * reused buffer, not always the same one) and be done with it when it returns. Larger videos are encoded on a
- * second thread while the next frames render (see encodeMp4Pipelined); the bytes are the same either way.
+ * second thread while the next frames render (see encodeMp4Pipelined), unless `encoderThread` is false (the local
+ * provider's choice when no core is free for it); the bytes are the same either way.
  */
-export async function encodeMp4(spec: VideoSpec, renderFrame: (i: number, buf: Uint8Array) => void): Promise<Uint8Array> {
-  if (spec.width * spec.height * spec.frames >= PIPELINE_MIN_PIXELS) {
+export async function encodeMp4(
+  spec: VideoSpec,
+  renderFrame: (i: number, buf: Uint8Array) => void,
+  o: { encoderThread?: boolean } = {},
+): Promise<Uint8Array> {
+  if (o.encoderThread !== false && spec.width * spec.height * spec.frames >= PIPELINE_MIN_PIXELS) {
     const out = await encodeMp4Pipelined(spec, renderFrame);
     if (out !== null) return out;
   }

@@ -8,8 +8,9 @@
 // core is free for that thread: counting one thread per running task and two per video with an encoder thread, a
 // video gets one when its two fit into `cores`, else it encodes inline. When every core already runs a generation
 // thread the second thread adds no throughput, only more threads to switch between — and, measured on 2 cores with
-// both workers generating (bench/RESULTS.md, "poll latency while every worker generates"), a poll p99 of about 4 ms
-// instead of about 2 ms: the woken HTTP thread waited behind the four idle-priority threads. The bytes are the same.
+// both workers generating (the bench's paced poll load, scratch runs after a fresh server's first round; README,
+// Benchmarks), a poll p99 of 3.6–5.5 ms instead of 1.4–2.7 ms: the woken HTTP thread waited behind the four
+// idle-priority threads. The bytes are the same.
 import { availableParallelism } from 'node:os';
 import type { WorkerPriority } from '../config';
 import type { JobRequest, WorkerMessage } from '../engine/protocol';
